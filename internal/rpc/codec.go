@@ -1,0 +1,226 @@
+package rpc
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gathering-dev/gathering/protocol"
+)
+
+// DefaultMaxFrameBytes is the frame size limit when none is configured.
+const DefaultMaxFrameBytes = 64 << 20
+
+const (
+	maxHeaderLine  = 1024 // bytes in one header line
+	maxHeaderLines = 16
+	idPeekBytes    = 1024 // how much of a refused body is kept to find its id
+)
+
+// rejectedMethod is the method name of the placeholder message the codec
+// hands the connection in place of a frame it refused. The connection answers
+// it and never passes it to the handler; a client that sends this method
+// itself finds no rejection waiting and gets method-not-found.
+const rejectedMethod = "$/gathering/rejectedFrame"
+
+var placeholder = []byte(`{"jsonrpc":"2.0","method":"` + rejectedMethod + `"}`)
+
+// rejection is a frame the codec refused, to be answered with an error.
+type rejection struct {
+	id  json.RawMessage // the request's id, or nil when it could not be found
+	err *protocol.Error
+}
+
+// codec reads and writes LSP base-protocol frames: headers, a blank line, and
+// a JSON body of Content-Length bytes.
+//
+// Unlike jsonrpc2.VSCodeObjectCodec it reads header names case-insensitively,
+// refuses a frame larger than max before reading its body, and turns frames
+// it cannot decode into a rejection answered on the same connection instead
+// of an error that closes it. ReadObject is called only from the connection's
+// read goroutine, which also consumes pending, so pending needs no lock.
+type codec struct {
+	max     int64
+	pending *rejection
+}
+
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// WriteObject implements jsonrpc2.ObjectCodec.
+func (c *codec) WriteObject(w io.Writer, obj any) error {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	var hdr [40]byte
+	h := append(hdr[:0], "Content-Length: "...)
+	h = strconv.AppendInt(h, int64(len(data)), 10)
+	h = append(h, "\r\n\r\n"...)
+	if _, err := w.Write(h); err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+// ReadObject implements jsonrpc2.ObjectCodec.
+func (c *codec) ReadObject(r *bufio.Reader, v any) error {
+	length, err := readHeader(r)
+	if err != nil {
+		return err
+	}
+	if length > c.max {
+		// Refuse before reading the body: keep a small prefix to find the id,
+		// and skip the rest without holding it.
+		prefix := make([]byte, min(length, idPeekBytes))
+		if _, err := io.ReadFull(r, prefix); err != nil {
+			return fmt.Errorf("read refused frame: %w", err)
+		}
+		if _, err := io.CopyN(io.Discard, r, length-int64(len(prefix))); err != nil {
+			return fmt.Errorf("skip refused frame: %w", err)
+		}
+		return c.reject(v, peekID(prefix), protocol.Errorf(protocol.ErrTooLarge,
+			"message of %d bytes is over the %d-byte frame limit", length, c.max))
+	}
+
+	bp := bodyPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 1<<20 { // don't let one big message pin memory
+			bodyPool.Put(bp)
+		}
+	}()
+	body := (*bp)[:0]
+	if int64(cap(body)) < length {
+		body = make([]byte, length)
+		*bp = body
+	}
+	body = body[:length]
+	if _, err := io.ReadFull(r, body); err != nil {
+		return fmt.Errorf("read frame body: %w", err)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		resetValue(v)
+		if !json.Valid(body) {
+			return c.reject(v, nil, protocol.Errorf(protocol.ErrParse, "message is not valid JSON"))
+		}
+		return c.reject(v, findID(body), protocol.Errorf(protocol.ErrInvalidRequest, "not a JSON-RPC 2.0 message: %v", err))
+	}
+	return nil
+}
+
+// reject records r and fills v with the placeholder message.
+func (c *codec) reject(v any, id json.RawMessage, err error) error {
+	c.pending = &rejection{id: id, err: protocol.AsError(err)}
+	return json.Unmarshal(placeholder, v)
+}
+
+// take returns and clears the pending rejection.
+func (c *codec) take() *rejection {
+	r := c.pending
+	c.pending = nil
+	return r
+}
+
+// readHeader reads the header block and returns the Content-Length.
+func readHeader(r *bufio.Reader) (int64, error) {
+	length := int64(-1)
+	for n := 0; ; n++ {
+		if n == maxHeaderLines {
+			return 0, errors.New("too many header lines")
+		}
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return 0, errors.New("header line too long")
+			}
+			if err == io.EOF && n == 0 && len(line) == 0 {
+				return 0, io.EOF // clean end between messages
+			}
+			return 0, fmt.Errorf("read header: %w", err)
+		}
+		if len(line) > maxHeaderLine {
+			return 0, errors.New("header line too long")
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			if length < 0 {
+				return 0, errors.New("message has no Content-Length header")
+			}
+			return length, nil
+		}
+		name, value, ok := strings.Cut(string(line), ":")
+		if !ok {
+			return 0, fmt.Errorf("malformed header line %q", line)
+		}
+		if strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
+			n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+			if err != nil || n <= 0 {
+				return 0, fmt.Errorf("bad Content-Length %q", value)
+			}
+			length = n
+		}
+	}
+}
+
+// findID returns the id member of a JSON object, or nil.
+func findID(body []byte) json.RawMessage {
+	var m struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(body, &m) != nil || !validID(m.ID) {
+		return nil
+	}
+	return m.ID
+}
+
+// peekID finds the id in the first bytes of a message too large to decode:
+// clients write "id" before "params", so it is usually there. It scans the
+// top-level members of the object and stops at the end of the prefix.
+func peekID(prefix []byte) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(prefix))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil
+		}
+		if key == "id" && validID(val) {
+			return val
+		}
+	}
+	return nil
+}
+
+// validID reports whether raw is a JSON string or integer, the id forms LSP allows.
+func validID(raw json.RawMessage) bool {
+	if len(raw) == 0 {
+		return false
+	}
+	if raw[0] == '"' {
+		var s string
+		return json.Unmarshal(raw, &s) == nil
+	}
+	_, err := strconv.ParseInt(string(raw), 10, 64)
+	return err == nil
+}
+
+// resetValue sets *v to its zero value, undoing a partial decode.
+func resetValue(v any) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv.Elem().SetZero()
+	}
+}

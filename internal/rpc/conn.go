@@ -1,0 +1,163 @@
+// Package rpc is gathering's JSON-RPC 2.0 connection: LSP framing with a size
+// limit, strict wire order for incoming messages, and calls, replies and
+// notifications going out. It is the only package that imports
+// github.com/sourcegraph/jsonrpc2 (research/lsp.md §2.3 says why that library).
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/gathering-dev/gathering/protocol"
+)
+
+// ID is a request id: a number or a string.
+type ID struct{ id jsonrpc2.ID }
+
+// String returns the id as it is keyed: decimal for numbers, quoted for strings.
+func (id ID) String() string { return id.id.String() }
+
+// Request is one incoming request or notification. Params is nil when absent.
+type Request struct {
+	Method string
+	Params json.RawMessage
+	ID     ID
+	Notif  bool
+}
+
+// A Handler receives every incoming request and notification in wire order,
+// on the connection's read goroutine: nothing else is read while it runs. It
+// must therefore never wait on the connection itself (no [Conn.Call]); work
+// that takes time goes to a goroutine that replies later.
+type Handler interface {
+	Handle(ctx context.Context, c *Conn, r *Request)
+}
+
+// Options configure a connection. The zero value is usable.
+type Options struct {
+	// MaxFrameBytes caps one incoming message. 0 means DefaultMaxFrameBytes.
+	MaxFrameBytes int64
+	// Logger receives protocol errors. nil discards them.
+	Logger *slog.Logger
+}
+
+// Conn is a JSON-RPC connection over a byte stream. Its methods are safe for
+// concurrent use.
+type Conn struct {
+	conn   *jsonrpc2.Conn
+	stream jsonrpc2.ObjectStream
+	codec  *codec
+	log    *slog.Logger
+}
+
+// NewConn starts reading rwc and passing messages to h until the stream ends
+// or [Conn.Close] is called. The context given to h is cancelled then.
+func NewConn(ctx context.Context, rwc io.ReadWriteCloser, h Handler, opt *Options) *Conn {
+	if opt == nil {
+		opt = &Options{}
+	}
+	c := &Conn{
+		codec: &codec{max: opt.MaxFrameBytes},
+		log:   opt.Logger,
+	}
+	if c.codec.max <= 0 {
+		c.codec.max = DefaultMaxFrameBytes
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.stream = jsonrpc2.NewBufferedStream(rwc, c.codec)
+	c.conn = jsonrpc2.NewConn(ctx, c.stream, handlerFunc(func(ctx context.Context, _ *jsonrpc2.Conn, r *jsonrpc2.Request) {
+		if r.Method == rejectedMethod {
+			if rej := c.codec.take(); rej != nil {
+				c.answerRejection(rej)
+				return
+			}
+		}
+		req := &Request{Method: r.Method, ID: ID{r.ID}, Notif: r.Notif}
+		if r.Params != nil {
+			req.Params = *r.Params
+		}
+		h.Handle(ctx, c, req)
+	}), jsonrpc2.SetLogger(slogPrintf{c.log}))
+	return c
+}
+
+// slogPrintf routes the transport's own messages (protocol errors, stray
+// responses) to the structured log.
+type slogPrintf struct{ l *slog.Logger }
+
+func (p slogPrintf) Printf(format string, args ...any) {
+	p.l.Debug(strings.TrimSpace(fmt.Sprintf(format, args...)), slog.String("component", "jsonrpc2"))
+}
+
+type handlerFunc func(context.Context, *jsonrpc2.Conn, *jsonrpc2.Request)
+
+func (f handlerFunc) Handle(ctx context.Context, c *jsonrpc2.Conn, r *jsonrpc2.Request) { f(ctx, c, r) }
+
+// answerRejection answers a refused frame with its error. The response is
+// written raw because the id may be null, which jsonrpc2.Response cannot say.
+func (c *Conn) answerRejection(rej *rejection) {
+	id := rej.id
+	if id == nil {
+		id = json.RawMessage("null")
+	}
+	msg, err := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   wireError       `json:"error"`
+	}{"2.0", id, toWire(rej.err)})
+	if err == nil {
+		err = c.stream.WriteObject(json.RawMessage(msg))
+	}
+	c.log.Warn("refused message", slog.String("id", string(id)), slog.String("reason", rej.err.Message), slog.Any("write_error", err))
+}
+
+type wireError struct {
+	Code    int64              `json:"code"`
+	Message string             `json:"message"`
+	Data    protocol.ErrorData `json:"data"`
+}
+
+func toWire(e *protocol.Error) wireError {
+	return wireError{Code: e.RPCCode, Message: e.Message, Data: e.Data}
+}
+
+// Reply answers request id with result, which is encoded with encoding/json
+// (pass a json.RawMessage to send bytes encoded elsewhere).
+func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
+	return c.conn.Reply(ctx, id.id, result)
+}
+
+// ReplyError answers request id with an error.
+func (c *Conn) ReplyError(ctx context.Context, id ID, e *protocol.Error) error {
+	je := &jsonrpc2.Error{Code: e.RPCCode, Message: e.Message}
+	je.SetError(e.Data)
+	return c.conn.ReplyWithError(ctx, id.id, je)
+}
+
+// Notify sends a notification.
+func (c *Conn) Notify(ctx context.Context, method string, params any) error {
+	return c.conn.Notify(ctx, method, params)
+}
+
+// Call sends a request and waits for its answer, decoding the result into
+// result. It must not be called from a [Handler] on the read goroutine.
+func (c *Conn) Call(ctx context.Context, method string, params, result any) error {
+	if err := c.conn.Call(ctx, method, params, result); err != nil {
+		return fmt.Errorf("call %s: %w", method, err)
+	}
+	return nil
+}
+
+// Close closes the connection and its stream.
+func (c *Conn) Close() error { return c.conn.Close() }
+
+// Done is closed when the connection has closed, for whatever reason.
+func (c *Conn) Done() <-chan struct{} { return c.conn.DisconnectNotify() }
