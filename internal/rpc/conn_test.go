@@ -1,0 +1,200 @@
+package rpc
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// echo answers every request with its params and records notifications.
+type echo struct{ notes chan string }
+
+func (e echo) Handle(ctx context.Context, c *Conn, r *Request) {
+	if r.Notif {
+		e.notes <- r.Method
+		return
+	}
+	go c.Reply(ctx, r.ID, r.Params)
+}
+
+// setup serves an echo connection on one end of a pipe and returns the other
+// end with a reader of its frames.
+func setup(t *testing.T, max int64) (net.Conn, *bufio.Reader, echo) {
+	t.Helper()
+	server, client := net.Pipe()
+	h := echo{notes: make(chan string, 16)}
+	c := NewConn(t.Context(), server, h, &Options{MaxFrameBytes: max})
+	t.Cleanup(func() { c.Close(); client.Close() })
+	return client, bufio.NewReader(client), h
+}
+
+func write(t *testing.T, w io.Writer, header, body string) {
+	t.Helper()
+	go func() {
+		if _, err := io.WriteString(w, header+"\r\n\r\n"+body); err != nil {
+			t.Errorf("write frame: %v", err)
+		}
+	}()
+}
+
+// readFrame reads one framed message from the server.
+func readFrame(t *testing.T, r *bufio.Reader) map[string]any {
+	t.Helper()
+	n, err := readHeader(r)
+	if err != nil {
+		t.Fatalf("read header: %v", err)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return m
+}
+
+func frame(body string) (string, string) {
+	return fmt.Sprintf("Content-Length: %d", len(body)), body
+}
+
+func TestHeaderNamesAreCaseInsensitive(t *testing.T) {
+	client, r, _ := setup(t, 0)
+	body := `{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":1}}`
+	write(t, client, fmt.Sprintf("content-length: %d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8", len(body)), body)
+	m := readFrame(t, r)
+	if got := fmt.Sprint(m["result"]); got != "map[a:1]" {
+		t.Errorf("result = %s, want map[a:1]", got)
+	}
+}
+
+func TestOversizeFrameIsRefusedAndConnectionLives(t *testing.T) {
+	const max = 1 << 20
+	client, r, _ := setup(t, max)
+	big := `{"jsonrpc":"2.0","id":"big-1","method":"x","params":{"text":"` + strings.Repeat("a", 8<<20) + `"}}`
+
+	payload := []byte(fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(big), big))
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	go client.Write(payload)
+	m := readFrame(t, r)
+	runtime.ReadMemStats(&after)
+
+	if m["id"] != "big-1" {
+		t.Errorf("id = %v, want the refused request's id big-1", m["id"])
+	}
+	e, _ := m["error"].(map[string]any)
+	if code := e["code"]; code != float64(-31006) {
+		t.Errorf("error code = %v, want -31006 (too large)", code)
+	}
+	if data, _ := e["data"].(map[string]any); data["code"] != "too_large" {
+		t.Errorf("data.code = %v, want too_large", e["data"])
+	}
+	// The 8 MiB body was skipped, not held: far less than its size was allocated.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 2<<20 {
+		t.Errorf("refusing an 8 MiB frame allocated %d bytes; want it skipped, not read into memory", grew)
+	}
+
+	h, b := frame(`{"jsonrpc":"2.0","id":2,"method":"x","params":[1]}`)
+	write(t, client, h, b)
+	if m := readFrame(t, r); m["id"] != float64(2) {
+		t.Errorf("after refusal, got %v; want the next request answered", m)
+	}
+}
+
+func TestBadMessagesAreAnsweredNotFatal(t *testing.T) {
+	for _, test := range []struct {
+		name, body string
+		wantID     any
+		wantCode   float64
+	}{
+		{"not json", `{"jsonrpc":"2.0","id":3,"method":`, nil, -32700},
+		{"float id", `{"jsonrpc":"2.0","id":1.5,"method":"x"}`, nil, -32600},
+		{"no method or result", `{"jsonrpc":"2.0","id":"s"}`, "s", -32600},
+		{"batch", `[{"jsonrpc":"2.0","id":1,"method":"x"}]`, nil, -32600},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			client, r, _ := setup(t, 0)
+			h, b := frame(test.body)
+			write(t, client, h, b)
+			m := readFrame(t, r)
+			if m["id"] != test.wantID {
+				t.Errorf("id = %v, want %v", m["id"], test.wantID)
+			}
+			if e, _ := m["error"].(map[string]any); e["code"] != test.wantCode {
+				t.Errorf("error = %v, want code %v", m["error"], test.wantCode)
+			}
+			h, b = frame(`{"jsonrpc":"2.0","id":9,"method":"x","params":{}}`)
+			write(t, client, h, b)
+			if m := readFrame(t, r); m["id"] != float64(9) {
+				t.Errorf("connection did not survive: got %v", m)
+			}
+		})
+	}
+}
+
+func TestForgedRejectionMethodIsNotSpecial(t *testing.T) {
+	client, r, h := setup(t, 0)
+	hd, b := frame(`{"jsonrpc":"2.0","method":"` + rejectedMethod + `"}`)
+	write(t, client, hd, b)
+	select {
+	case got := <-h.notes:
+		if got != rejectedMethod {
+			t.Errorf("handler got %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a client-sent notification with the placeholder name was swallowed")
+	}
+	hd, b = frame(`{"jsonrpc":"2.0","id":1,"method":"x","params":1}`)
+	write(t, client, hd, b)
+	if m := readFrame(t, r); m["id"] != float64(1) {
+		t.Errorf("got %v", m)
+	}
+}
+
+func TestBrokenHeaderClosesConnection(t *testing.T) {
+	for _, header := range []string{
+		"Content-Length: -5",
+		"Content-Length: lots",
+		"X-Nothing: 1",
+		"no colon here",
+		"Content-Length: " + strings.Repeat("1", 2000),
+	} {
+		t.Run(header[:min(len(header), 20)], func(t *testing.T) {
+			server, client := net.Pipe()
+			c := NewConn(t.Context(), server, echo{notes: make(chan string, 1)}, nil)
+			defer client.Close()
+			go io.WriteString(client, header+"\r\n\r\n{}")
+			go io.Copy(io.Discard, client)
+			select {
+			case <-c.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("connection still open after an unreadable header")
+			}
+		})
+	}
+}
+
+func TestPeekID(t *testing.T) {
+	for _, test := range []struct{ prefix, want string }{
+		{`{"jsonrpc":"2.0","id":7,"method":"x","params":{"t":"aaaa`, "7"},
+		{`{"id":"abc","jsonrpc"`, `"abc"`},
+		{`{"jsonrpc":"2.0","method":"x","params":{"t":"aaaa`, ""},
+		{`{"id":{"nested":1}}`, ""},
+		{`[1,2`, ""},
+	} {
+		if got := string(peekID([]byte(test.prefix))); got != test.want {
+			t.Errorf("peekID(%q) = %q, want %q", test.prefix, got, test.want)
+		}
+	}
+}
