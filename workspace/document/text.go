@@ -1,0 +1,340 @@
+package document
+
+import (
+	"iter"
+	"strings"
+	"unicode/utf8"
+)
+
+// Encoding names the code unit in which a [Position] counts characters, as
+// negotiated through the LSP positionEncoding capability.
+type Encoding string
+
+// The position encodings of LSP 3.17. Any other value, including "", is
+// treated as [UTF16], the encoding LSP assumes when none was negotiated.
+const (
+	UTF8  Encoding = "utf-8"  // bytes
+	UTF16 Encoding = "utf-16" // UTF-16 code units: 2 for characters above U+FFFF, else 1
+	UTF32 Encoding = "utf-32" // Unicode code points
+)
+
+// Position is a zero-based line and character offset, as in LSP. Character
+// counts code units of the [Encoding] it is used with. See the package
+// documentation for how out-of-range positions are clamped.
+type Position struct {
+	Line      uint32 `json:"line"`
+	Character uint32 `json:"character"`
+}
+
+// Range is the span from Start up to, not including, End. A Range whose End
+// is before its Start means the same span as the one with the two swapped.
+type Range struct {
+	Start Position `json:"start"`
+	End   Position `json:"end"`
+}
+
+// Text is an immutable document text split into lines. The zero value is the
+// empty text, which has one empty line. Methods never modify a Text, so a
+// Text is safe for concurrent use, and copying one is an O(1) snapshot.
+//
+// Two Texts holding the same string may differ in structure; compare them with
+// [Text.String].
+type Text struct {
+	// root is nil exactly when the text is empty; otherwise it holds at
+	// least one byte.
+	root *node
+}
+
+// NewText returns a Text holding s. It takes O(len(s)) time.
+func NewText(s string) Text {
+	if s == "" {
+		return Text{}
+	}
+	return Text{build(splitLines(nil, s))}
+}
+
+// String returns the whole text.
+func (t Text) String() string {
+	var b strings.Builder
+	b.Grow(t.Len())
+	walk(t.root, 0, func(_ int, line string) bool {
+		b.WriteString(line)
+		return true
+	})
+	return b.String()
+}
+
+// Len returns the length of the text in bytes.
+func (t Text) Len() int {
+	return t.root.byteCount()
+}
+
+// LineCount returns the number of lines, which is one more than the number of
+// line terminators.
+func (t Text) LineCount() int {
+	return max(t.root.lineCount(), 1)
+}
+
+// Line returns line i, zero-based, with its terminator. It returns "" if i is
+// out of range.
+func (t Text) Line(i int) string {
+	if i < 0 || i >= t.root.lineCount() {
+		return ""
+	}
+	line, _ := lineAt(t.root, i)
+	return line
+}
+
+// Lines returns an iterator over the index and content of every line, each
+// with its terminator. It costs O(1) per line.
+func (t Text) Lines() iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		if t.root == nil {
+			yield(0, "")
+			return
+		}
+		walk(t.root, 0, yield)
+	}
+}
+
+// Slice returns bytes [start, end) of the text after clamping both to
+// [0, Len]. It returns "" if end is not after start.
+func (t Text) Slice(start, end int) string {
+	start = min(max(start, 0), t.Len())
+	end = min(max(end, 0), t.Len())
+	if start >= end {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(end - start)
+	writeBytes(&b, t.root, start, end)
+	return b.String()
+}
+
+// Offset returns the byte offset of p, clamped as the package documentation
+// describes. It takes O(log n) time plus the length of p's line.
+func (t Text) Offset(enc Encoding, p Position) int {
+	return t.locate(enc, p).off
+}
+
+// Position returns the position of byte offset off, the inverse of
+// [Text.Offset]. An off below zero means zero and one past [Text.Len] means
+// Len; an off inside a line terminator or a multi-byte character is rounded
+// down to the terminator's or the character's start.
+func (t Text) Position(enc Encoding, off int) Position {
+	if off <= 0 || t.root == nil {
+		return Position{}
+	}
+	i, line, start := lineAtOffset(t.root, off)
+	c := content(line)
+	col := min(off-start, len(c))
+	return Position{Line: clamp32(i), Character: clamp32(units(enc, c, col))}
+}
+
+// Replace returns the text with r replaced by newText. It takes O(log n) time
+// plus the length of the lines r touches and of newText, and shares every
+// other line with t.
+func (t Text) Replace(enc Encoding, r Range, newText string) Text {
+	s := t.locate(enc, r.Start)
+	var e loc
+	if r.End.Line == r.Start.Line && uint64(r.Start.Line) < uint64(t.root.lineCount()) {
+		// The common case of an edit within one line: skip the second
+		// lookup.
+		e = s
+		e.off = s.start + column(enc, content(s.text), r.End.Character)
+	} else {
+		e = t.locate(enc, r.End)
+	}
+	if e.off < s.off {
+		s, e = e, s
+	}
+	return t.edit(s, e, newText)
+}
+
+// ReplaceOffsets returns the text with bytes [start, end) replaced by
+// newText. Both offsets are clamped to [0, Len] and swapped if end is before
+// start; they are otherwise used as given, so they may split a character or a
+// "\r\n".
+func (t Text) ReplaceOffsets(start, end int, newText string) Text {
+	if end < start {
+		start, end = end, start
+	}
+	return t.edit(t.locateOffset(start), t.locateOffset(end), newText)
+}
+
+// loc is a byte offset together with the line that holds it.
+type loc struct {
+	line  int    // index of the line
+	text  string // the line, with its terminator
+	start int    // offset of the line's first byte
+	off   int    // the offset itself, start <= off <= start+len(text)
+}
+
+// locate converts p to a loc, clamping it.
+func (t Text) locate(enc Encoding, p Position) loc {
+	if t.root == nil {
+		return loc{}
+	}
+	if n := t.root.lines; uint64(p.Line) >= uint64(n) {
+		line, start := lineAt(t.root, n-1)
+		return loc{line: n - 1, text: line, start: start, off: t.root.bytes}
+	}
+	i := int(p.Line)
+	line, start := lineAt(t.root, i)
+	return loc{line: i, text: line, start: start, off: start + column(enc, content(line), p.Character)}
+}
+
+// locateOffset converts off to a loc, clamping it to [0, Len].
+func (t Text) locateOffset(off int) loc {
+	if t.root == nil {
+		return loc{}
+	}
+	off = min(max(off, 0), t.root.bytes)
+	i, line, start := lineAtOffset(t.root, off)
+	return loc{line: i, text: line, start: start, off: off}
+}
+
+// edit replaces the bytes from s to e, s.off <= e.off, with newText.
+//
+// It takes out the lines from s to e, splices newText into them, splits the
+// result into lines again and puts those in their place. A line that ends in
+// a lone '\r' joins the splice when the spliced text starts with '\n', so a
+// "\r\n" is never split across two lines. Nothing is needed at the other end:
+// the spliced text always ends with the whole terminator of e's line, and a
+// line after a lone '\r' cannot start with '\n'.
+func (t Text) edit(s, e loc, newText string) Text {
+	if s.off == e.off && newText == "" {
+		return t
+	}
+	if t.root == nil {
+		return NewText(newText)
+	}
+	a, b := s.line, e.line
+	chunk := s.text
+	if a != b {
+		var sb strings.Builder
+		sb.Grow(e.start + len(e.text) - s.start)
+		writeLines(&sb, t.root, a, b+1)
+		chunk = sb.String()
+	}
+	spliced := chunk[:s.off-s.start] + newText + chunk[e.off-s.start:]
+	if spliced != "" && spliced[0] == '\n' && a > 0 {
+		if prev, _ := lineAt(t.root, a-1); prev[len(prev)-1] == '\r' {
+			a--
+			spliced = prev + spliced
+		}
+	}
+	var buf [4]string
+	lines := splitLines(buf[:0], spliced)
+	if b < t.root.lines-1 {
+		// spliced ends with the terminator of line b, after which
+		// splitLines reports an empty last line that belongs to line b+1.
+		lines = lines[:len(lines)-1]
+	}
+	var root *node
+	if a == b && len(lines) == 1 {
+		root = setLine(t.root, a, lines[0])
+	} else {
+		before, rest := split(t.root, a)
+		_, after := split(rest, b-a+1)
+		root = merge(merge(before, build(lines)), after)
+	}
+	if root.bytes == 0 {
+		return Text{}
+	}
+	return Text{root}
+}
+
+// column returns the byte index in s, a line without its terminator, of the
+// character'th code unit in enc, clamped to len(s) and rounded down to the
+// start of a character.
+func column(enc Encoding, s string, character uint32) int {
+	if enc == UTF8 {
+		if uint64(character) >= uint64(len(s)) {
+			return len(s)
+		}
+		return charStart(s, int(character))
+	}
+	want := uint64(character)
+	var n uint64 // code units before s[i]
+	i := 0
+	for i < len(s) && n < want {
+		if s[i] < utf8.RuneSelf {
+			i++
+			n++
+			continue
+		}
+		_, w := utf8.DecodeRuneInString(s[i:])
+		u := unitsOf(enc, w)
+		if n+u > want {
+			break // inside a surrogate pair
+		}
+		i += w
+		n += u
+	}
+	return i
+}
+
+// units returns how many code units of enc the characters of s[:col] take,
+// leaving out a character that col cuts in two.
+func units(enc Encoding, s string, col int) int {
+	if enc == UTF8 {
+		return charStart(s, col)
+	}
+	n := 0
+	i := 0
+	for i < col {
+		if s[i] < utf8.RuneSelf {
+			i++
+			n++
+			continue
+		}
+		_, w := utf8.DecodeRuneInString(s[i:])
+		if i+w > col {
+			break
+		}
+		i += w
+		n += int(unitsOf(enc, w))
+	}
+	return n
+}
+
+// unitsOf returns how many code units of enc a character that is w bytes long
+// in UTF-8 takes. A byte that is not valid UTF-8 has w == 1.
+func unitsOf(enc Encoding, w int) uint64 {
+	switch {
+	case enc == UTF8:
+		return uint64(w)
+	case enc == UTF32:
+		return 1
+	case w == 4:
+		return 2 // U+10000 and above are exactly the four-byte sequences
+	default:
+		return 1
+	}
+}
+
+// charStart returns i rounded down to the start of the character that holds
+// s[i], decoding s from its start as utf8.DecodeRuneInString does. Only a
+// continuation byte can be inside a character, and only within three bytes of
+// a lead byte that decodes to a valid sequence covering it: a lead byte is
+// never a continuation, so that sequence is one the forward decoding finds.
+func charStart(s string, i int) int {
+	if i >= len(s) || utf8.RuneStart(s[i]) {
+		return i
+	}
+	for j := i - 1; j >= max(i-3, 0); j-- {
+		if utf8.RuneStart(s[j]) {
+			if _, w := utf8.DecodeRuneInString(s[j:]); j+w > i {
+				return j
+			}
+			break
+		}
+	}
+	return i
+}
+
+// clamp32 converts n, which is never negative, to a uint32, saturating.
+func clamp32(n int) uint32 {
+	return uint32(min(uint64(n), 1<<32-1))
+}
