@@ -12,5 +12,12 @@
 // refuses symbolic links that lead out, also reported as [ErrPathEscapes].
 // Callers answer both with invalid params.
 //
+// # Projects
+//
+// A project is a name and an absolute root directory, kept by the store
+// package. [Projects] validates names and roots before they reach the store,
+// with errors that wrap store.ErrInvalid, and [Projects.EnsureFolder] maps an
+// LSP workspace folder to its project, creating it on first sight.
+//
 // Documents and position encodings live in the sibling package document.
 package workspace

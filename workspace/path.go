@@ -116,14 +116,19 @@ func hasDriveLetter(p string) bool {
 	return 'a' <= c && c <= 'z'
 }
 
-// pathError wraps sentinel with the path, shortened so a hostile 4 KiB name
-// does not flood logs, and the reason it was refused.
+// pathError wraps sentinel with the path, shortened so that a hostile 4 KiB
+// name does not flood logs, and the reason it was refused.
 func pathError(sentinel error, p, reason string) error {
+	return fmt.Errorf("%w: %q: %s", sentinel, shorten(p), reason)
+}
+
+// shorten cuts a path to its first 120 bytes for an error message.
+func shorten(p string) string {
 	const show = 120
 	if len(p) > show {
-		p = p[:show] + "…"
+		return p[:show] + "…"
 	}
-	return fmt.Errorf("%w: %q: %s", sentinel, p, reason)
+	return p
 }
 
 // fileURIPath returns the clean, absolute, slash-separated path a file://
