@@ -17,7 +17,7 @@ const MaxPathLen = 4096
 // message naming the path and the reason.
 var (
 	// ErrInvalidPath means the path is malformed: empty, too long, or holding
-	// a NUL byte, a backslash, or a percent-encoded separator or dot segment.
+	// a NUL byte, a backslash, or a percent-encoded separator, NUL or ".".
 	ErrInvalidPath = errors.New("invalid path")
 
 	// ErrPathEscapes means the path names something outside the project
@@ -73,8 +73,8 @@ func CleanPath(p string) (string, error) {
 
 // maxDecodeRounds bounds how many times checkEncoded percent-decodes one
 // element. Each round shortens an element that changes, so this only caps
-// the work on a pathological name; three rounds already cover any encoding
-// a real client or proxy stacks.
+// the work on a pathological name; a name still encoded after this many
+// rounds is refused.
 const maxDecodeRounds = 8
 
 // checkEncoded refuses an element of p that percent-decodes, in one or more
@@ -131,14 +131,17 @@ func shorten(p string) string {
 	return p
 }
 
+// maxURILen is the longest file:// URI fileURIPath parses: room for a path
+// of MaxPathLen bytes with every byte percent-encoded, plus scheme and host.
+const maxURILen = 3*MaxPathLen + len("file://localhost")
+
 // fileURIPath returns the clean, absolute, slash-separated path a file://
 // URI names. Errors wrap [ErrInvalidPath]. The path is decoded exactly once,
 // as RFC 8089 says; what a second decoding would change is [CleanPath]'s
 // business once the path is made relative to a root.
 func fileURIPath(uri string) (string, error) {
-	if len(uri) > 3*MaxPathLen {
-		// Even a fully percent-encoded path of MaxPathLen bytes is shorter.
-		return "", pathError(ErrInvalidPath, uri, "URI too long")
+	if len(uri) > maxURILen {
+		return "", pathError(ErrInvalidPath, uri, fmt.Sprintf("URI of %d bytes, longer than the limit of %d", len(uri), maxURILen))
 	}
 	u, err := url.Parse(uri)
 	if err != nil {

@@ -67,7 +67,7 @@ func OpenRoot(dir string) (*Root, error) {
 // Dir returns the directory given to [OpenRoot], cleaned.
 func (r *Root) Dir() string { return r.dir }
 
-// Close releases the directory. Calling it again returns an error.
+// Close releases the directory. Calling it again does nothing.
 func (r *Root) Close() error { return r.root.Close() }
 
 // ReadFile returns the contents of the regular file name. A file bigger than
@@ -133,7 +133,7 @@ func (r *Root) WriteFile(name string, data []byte, perm fs.FileMode) error {
 	existing, err := r.root.Lstat(target)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		existing = nil
+		// A new file: perm applies.
 	case err != nil:
 		return r.fsError(err)
 	case !existing.Mode().IsRegular():
@@ -145,7 +145,7 @@ func (r *Root) WriteFile(name string, data []byte, perm fs.FileMode) error {
 	tmp := path.Join(path.Dir(target), ".gathering-write-"+rand.Text()+".tmp")
 	f, err := r.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		return r.fsError(err)
+		return fmt.Errorf("write %q: %w", rel, r.fsError(err))
 	}
 	err = writeSync(f, data, existing)
 	if err == nil {
