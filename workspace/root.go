@@ -81,9 +81,9 @@ func (r *Root) ReadFile(name string, maxBytes int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := r.root.OpenFile(rel, openReadFlags, 0)
+	f, err := r.openRead(rel)
 	if err != nil {
-		return nil, r.fsError(err)
+		return nil, err
 	}
 	defer f.Close()
 	info, err := f.Stat()
@@ -287,9 +287,9 @@ func (r *Root) ReadDir(name string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := r.root.OpenFile(rel, openReadFlags, 0)
+	f, err := r.openRead(rel)
 	if err != nil {
-		return nil, r.fsError(err)
+		return nil, err
 	}
 	defer f.Close()
 	entries, err := f.ReadDir(-1)
@@ -340,6 +340,16 @@ func under(dir, abs string) (string, bool) {
 	prefix := strings.TrimSuffix(dir, "/") + "/"
 	rel, ok := strings.CutPrefix(abs, prefix)
 	return rel, ok
+}
+
+// openRead opens the clean path rel for reading without blocking on a named
+// pipe (see openReadFlags).
+func (r *Root) openRead(rel string) (*os.File, error) {
+	f, err := r.root.OpenFile(rel, openReadFlags, 0)
+	if err != nil {
+		return nil, r.fsError(err)
+	}
+	return f, nil
 }
 
 // fileName is CleanPath for an operation that needs an entry in the root,
