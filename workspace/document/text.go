@@ -2,6 +2,7 @@ package document
 
 import (
 	"iter"
+	"math/rand/v2"
 	"strings"
 	"unicode/utf8"
 )
@@ -231,12 +232,24 @@ func (t Text) edit(s, e loc, newText string) Text {
 		// splitLines reports an empty last line that belongs to line b+1.
 		lines = lines[:len(lines)-1]
 	}
-	var root *node
-	if a == b && len(lines) == 1 {
-		root = setLine(t.root, a, lines[0])
+	root := t.root
+	if old, k := b-a+1, len(lines); max(old, k) <= 4 {
+		// Typing, Enter and Backspace: change, add or remove a line
+		// or two, one path copy each, rather than the four path
+		// copies of two splits and two merges.
+		common := min(old, k)
+		for j := range common {
+			root = setLine(root, a+j, lines[j])
+		}
+		for j := common; j < k; j++ {
+			root = insert(root, a+j, lines[j], rand.Uint32())
+		}
+		for range old - common {
+			root = remove(root, a+common)
+		}
 	} else {
-		before, rest := split(t.root, a)
-		_, after := split(rest, b-a+1)
+		before, rest := split(root, a)
+		_, after := split(rest, old)
 		root = merge(merge(before, build(lines)), after)
 	}
 	if root.bytes == 0 {

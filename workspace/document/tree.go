@@ -89,6 +89,37 @@ func setLine(n *node, i int, line string) *node {
 	}
 }
 
+// insert returns n with line inserted so that it becomes line i. Like
+// setLine it copies one path, plus the part of it that split cuts, which a
+// random priority keeps to O(1) nodes in expectation.
+func insert(n *node, i int, line string, prio uint32) *node {
+	if n == nil {
+		return mk(nil, line, prio, nil)
+	}
+	if prio > n.prio {
+		a, b := split(n, i)
+		return mk(a, line, prio, b)
+	}
+	if left := n.left.lineCount(); i <= left {
+		return mk(insert(n.left, i, line, prio), n.line, n.prio, n.right)
+	} else {
+		return mk(n.left, n.line, n.prio, insert(n.right, i-left-1, line, prio))
+	}
+}
+
+// remove returns n without line i, which must exist. It copies one path and
+// merges the removed node's children, which takes O(1) nodes in expectation.
+func remove(n *node, i int) *node {
+	switch left := n.left.lineCount(); {
+	case i < left:
+		return mk(remove(n.left, i), n.line, n.prio, n.right)
+	case i == left:
+		return merge(n.left, n.right)
+	default:
+		return mk(n.left, n.line, n.prio, remove(n.right, i-left-1))
+	}
+}
+
 // lineAt returns line i of n, which must exist, and the offset of its first
 // byte.
 func lineAt(n *node, i int) (line string, start int) {
