@@ -1,0 +1,212 @@
+package acceptance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gathering-dev/gathering/internal/testenv"
+)
+
+// clientTimeout bounds each client run. The runs take seconds; this only
+// turns a hang into a failure.
+const clientTimeout = 2 * time.Minute
+
+// TestAcceptance builds the server once and drives it with each real client
+// over each transport. Under -race the server is built with the race
+// detector too, so races the clients provoke fail the run.
+func TestAcceptance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("acceptance tests build the binary and run real clients; skipped in -short mode")
+	}
+	bin := buildServer(t)
+
+	t.Run("node", func(t *testing.T) {
+		t.Parallel()
+		runNode(t, bin)
+	})
+	for _, transport := range []string{"stdio", "tcp"} {
+		t.Run("nvim/"+transport, func(t *testing.T) {
+			t.Parallel()
+			runNvim(t, bin, transport)
+		})
+	}
+}
+
+// buildServer builds cmd/gathering into a temporary directory.
+func buildServer(t *testing.T) string {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build the server: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "gathering")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.CommandContext(t.Context(), gobin, append(args, "./cmd/gathering")...)
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %v: %v\n%s", args, err, out)
+	}
+	return bin
+}
+
+// missing skips the test for want of a client, or fails it in CI, where
+// every client must be present.
+func missing(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if testenv.InCI() {
+		t.Fatalf("CI=true and "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+func runNode(t *testing.T, bin string) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing(t, "node is not installed (Node 20+ runs acceptance/node)")
+	}
+	dir, err := filepath.Abs("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "vscode-languageserver-protocol", "package.json")); err != nil {
+		missing(t, "acceptance/node/node_modules is not installed; run: (cd acceptance/node && npm ci)")
+	}
+	out := run(t, dir, []string{"GATHERING_BIN=" + bin}, node, "--test", "--test-reporter=spec")
+	// The spec reporter ends with "ℹ pass N" and "ℹ fail N".
+	if n := count(out, `(?m)^ℹ pass (\d+)$`); n == 0 {
+		t.Errorf("node --test reported no passing tests")
+	}
+}
+
+func runNvim(t *testing.T, bin, transport string) {
+	nvim, err := exec.LookPath("nvim")
+	if err != nil {
+		missing(t, "nvim is not installed (apt-get install neovim)")
+	}
+	if transport == "tcp" {
+		if _, err := exec.LookPath("nc"); err != nil {
+			missing(t, "nc is not installed (apt-get install netcat-openbsd); Neovim 0.7 reaches TCP servers through it")
+		}
+	}
+	script, err := filepath.Abs(filepath.Join("nvim", "sync.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keep Neovim's state, cache and LSP log out of the user's home.
+	home := t.TempDir()
+	env := []string{
+		"GATHERING_BIN=" + bin,
+		"GATHERING_TRANSPORT=" + transport,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
+		"XDG_STATE_HOME=" + filepath.Join(home, "state"),
+		"XDG_CACHE_HOME=" + filepath.Join(home, "cache"),
+	}
+	out := run(t, filepath.Dir(script), env, nvim, "--headless", "--clean", "-n", "-c", "luafile "+script)
+	if n := count(out, `(?m)^(\d+) passed, 0 failed$`); n == 0 {
+		t.Errorf("the Neovim script did not report any passing check")
+	}
+}
+
+// run runs a client with extra environment in dir, streaming its output to
+// the test log line by line, and fails the test if it exits non-zero. It
+// returns the output. The client and everything it started run in a
+// process group of their own, which is killed when the client is done.
+func run(t *testing.T, dir string, env []string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), clientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	// TMPDIR: whatever a client leaves behind goes when the test ends.
+	cmd.Env = append(os.Environ(), append(env, "TMPDIR="+t.TempDir())...)
+	log := &logWriter{t: t}
+	cmd.Stdout = log
+	cmd.Stderr = log
+	cmd.WaitDelay = 5 * time.Second
+	ownProcessGroup(cmd)
+	t.Logf("running %s %v", name, args)
+	err := cmd.Start()
+	if err == nil {
+		err = cmd.Wait()
+		killProcessGroup(cmd)
+	}
+	log.flush()
+	switch {
+	case ctx.Err() != nil && t.Context().Err() == nil:
+		t.Errorf("%s did not finish within %v", name, clientTimeout)
+	case err != nil:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Errorf("%s exited with code %d", name, exit.ExitCode())
+		} else {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	return log.output()
+}
+
+// count returns the number captured by the last match of pattern in out,
+// or 0.
+func count(out, pattern string) int {
+	m := regexp.MustCompile(pattern).FindAllStringSubmatch(out, -1)
+	if len(m) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[len(m)-1][1])
+	return n
+}
+
+// logWriter sends each complete line written to it to the test log, and
+// keeps all output. It is safe for concurrent use.
+type logWriter struct {
+	t       *testing.T
+	mu      sync.Mutex
+	partial []byte
+	all     strings.Builder
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.all.Write(p)
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.t.Log(string(w.partial[:i]))
+		w.partial = w.partial[i+1:]
+	}
+}
+
+// flush logs a last line that had no newline.
+func (w *logWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.partial) > 0 {
+		w.t.Log(string(w.partial))
+		w.partial = nil
+	}
+}
+
+// output returns everything written so far.
+func (w *logWriter) output() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.all.String()
+}
