@@ -53,23 +53,23 @@ func PostgresURL(t testing.TB) string {
 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), time.Minute)
 	defer cancel()
-	if err := exec(ctx, base, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+	if err := execSQL(ctx, base, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		t.Fatalf("create test schema: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := exec(ctx, base, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		if err := execSQL(ctx, base, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
 			t.Errorf("drop test schema %s: %v", schema, err)
 		}
 	})
 	return dsn
 }
 
-// exec runs one statement on a connection of its own. The statements it runs
+// execSQL runs one statement on a connection of its own. The statements it runs
 // name a schema, which Postgres cannot take as a parameter; the name is
 // generated here and quoted.
-func exec(ctx context.Context, dsn, sql string) error {
+func execSQL(ctx context.Context, dsn, sql string) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return err
