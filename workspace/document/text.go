@@ -133,8 +133,8 @@ func (t Text) Position(enc Encoding, off int) Position {
 }
 
 // Replace returns the text with r replaced by newText. It takes O(log n) time
-// plus the length of the lines r touches and of newText, and shares every
-// other line with t.
+// plus the length of newText and of the lines that r starts and ends in, and
+// shares every other line with t.
 func (t Text) Replace(enc Encoding, r Range, newText string) Text {
 	s := t.locate(enc, r.Start)
 	var e loc
@@ -197,8 +197,9 @@ func (t Text) locateOffset(off int) loc {
 
 // edit replaces the bytes from s to e, s.off <= e.off, with newText.
 //
-// It takes out the lines from s to e, splices newText into them, splits the
-// result into lines again and puts those in their place. A line that ends in
+// It takes out the lines from s to e, splices newText between the part of
+// the first before s and the part of the last after e, splits the result
+// into lines again and puts those in their place. A line that ends in
 // a lone '\r' joins the splice when the spliced text starts with '\n', so a
 // "\r\n" is never split across two lines. Nothing is needed at the other end:
 // the spliced text always ends with the whole terminator of e's line, and a
@@ -211,14 +212,9 @@ func (t Text) edit(s, e loc, newText string) Text {
 		return NewText(newText)
 	}
 	a, b := s.line, e.line
-	chunk := s.text
-	if a != b {
-		var sb strings.Builder
-		sb.Grow(e.start + len(e.text) - s.start)
-		writeLines(&sb, t.root, a, b+1)
-		chunk = sb.String()
-	}
-	spliced := chunk[:s.off-s.start] + newText + chunk[e.off-s.start:]
+	// The lines between a and b go whole, so only the ends of a and b
+	// survive: deleting many lines costs no more than deleting one.
+	spliced := s.text[:s.off-s.start] + newText + e.text[e.off-e.start:]
 	if spliced != "" && spliced[0] == '\n' && a > 0 {
 		if prev, _ := lineAt(t.root, a-1); prev[len(prev)-1] == '\r' {
 			a--

@@ -162,22 +162,6 @@ func lineAtOffset(n *node, off int) (i int, line string, start int) {
 	}
 }
 
-// writeLines writes lines [from, to) of n to b.
-func writeLines(b *strings.Builder, n *node, from, to int) {
-	for n != nil && from < to {
-		left := n.left.lineCount()
-		if from < left {
-			writeLines(b, n.left, from, min(to, left))
-		}
-		if from <= left && left < to {
-			b.WriteString(n.line)
-		}
-		from = max(from-left-1, 0)
-		to -= left + 1
-		n = n.right
-	}
-}
-
 // writeBytes writes bytes [from, to) of n to b.
 func writeBytes(b *strings.Builder, n *node, from, to int) {
 	for n != nil && from < to {
