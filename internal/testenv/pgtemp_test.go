@@ -125,3 +125,40 @@ func TestPgtemp(t *testing.T) {
 		t.Errorf("pgtemp dsn of a stopped cluster = %q, want an error", got)
 	}
 }
+
+func TestPgtempClosedParent(t *testing.T) {
+	if !haveInitdb() {
+		if InCI() {
+			t.Fatal("initdb not found; CI must have the postgresql packages for scripts/pgtemp")
+		}
+		t.Skip("initdb not found; install the postgresql packages to test scripts/pgtemp")
+	}
+	// As root, the cluster's owner cannot enter t.TempDir(): pgtemp keeps the
+	// cluster in a directory of its own, named in DIR/home, and removes it on
+	// stop.
+	dir := filepath.Join(t.TempDir(), "pg")
+	t.Cleanup(func() { pgtemp(t, "stop", dir) })
+	dsn, err := pgtemp(t, "start", dir)
+	if err != nil {
+		t.Fatalf("pgtemp start failed")
+	}
+	var one int
+	if err := query(t.Context(), dsn, "SELECT 1", &one); err != nil || one != 1 {
+		t.Fatalf("query the cluster at %s = %d, %v, want 1", dsn, one, err)
+	}
+	home := dir
+	if b, err := os.ReadFile(filepath.Join(dir, "home")); err == nil {
+		home = strings.TrimSpace(string(b))
+	}
+	if _, err := os.Stat(filepath.Join(home, "data", "PG_VERSION")); err != nil {
+		t.Errorf("no cluster in %s: %v", home, err)
+	}
+	if _, err := pgtemp(t, "stop", dir); err != nil {
+		t.Fatalf("pgtemp stop failed")
+	}
+	if home != dir {
+		if _, err := os.Stat(home); !os.IsNotExist(err) {
+			t.Errorf("stat %s after stop = %v, want it removed", home, err)
+		}
+	}
+}
