@@ -1,6 +1,7 @@
 package document
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -95,6 +96,81 @@ func BenchmarkOffset(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 2))
 			for b.Loop() {
 				text.Offset(UTF16, pos(uint32(r.IntN(n)), 30))
+			}
+		})
+	}
+}
+
+// BenchmarkStoreChange types one character at a random place through
+// Store.Change, with a snapshot taken after each edit as a request would.
+func BenchmarkStoreChange(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
+			s := NewStore(nil)
+			if _, err := s.Open("file:///bench.go", "go", 1, benchText(n)); err != nil {
+				b.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			changes := make([]Change, 1)
+			version := int32(1)
+			b.ReportAllocs()
+			for b.Loop() {
+				p := pos(uint32(r.IntN(n)), uint32(r.IntN(40)))
+				changes[0] = Change{Range: &Range{p, p}, Text: "x"}
+				version++
+				if _, err := s.Change("file:///bench.go", version, UTF16, changes); err != nil {
+					b.Fatal(err)
+				}
+				s.Snapshot()
+			}
+		})
+	}
+}
+
+// BenchmarkDidChange decodes the params of a textDocument/didChange
+// notification, as the server receives them, and applies them: the part of
+// the JSON-RPC path that grows with the document, plus the decoding that
+// every edit pays.
+func BenchmarkDidChange(b *testing.B) {
+	type params struct {
+		TextDocument struct {
+			URI     string `json:"uri"`
+			Version int32  `json:"version"`
+		} `json:"textDocument"`
+		ContentChanges []struct {
+			Range *Range `json:"range"`
+			Text  string `json:"text"`
+		} `json:"contentChanges"`
+	}
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("lines=%d", n), func(b *testing.B) {
+			s := NewStore(nil)
+			if _, err := s.Open("file:///bench.go", "go", 1, benchText(n)); err != nil {
+				b.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			var msgs [][]byte
+			for v := range 1024 {
+				line, char := r.IntN(n), r.IntN(40)
+				msgs = append(msgs, fmt.Appendf(nil, `{"textDocument":{"uri":"file:///bench.go","version":%d},`+
+					`"contentChanges":[{"range":{"start":{"line":%d,"character":%d},"end":{"line":%d,"character":%d}},"text":"x"}]}`,
+					v+2, line, char, line, char))
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				var p params
+				if err := json.Unmarshal(msgs[i%len(msgs)], &p); err != nil {
+					b.Fatal(err)
+				}
+				i++
+				changes := make([]Change, len(p.ContentChanges))
+				for j, c := range p.ContentChanges {
+					changes[j] = Change{Range: c.Range, Text: c.Text}
+				}
+				if _, err := s.Change(p.TextDocument.URI, p.TextDocument.Version, UTF16, changes); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
