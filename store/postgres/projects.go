@@ -15,6 +15,10 @@ import (
 // projectColumns are the columns scanProject reads, in its order.
 const projectColumns = "id::text, name, root, created_at, updated_at"
 
+// Roots are found and kept unique through root_hash; see
+// migrations/0001_init.sql. sha256 of a NULL root is NULL, so an update
+// that leaves the root alone leaves its hash alone.
+
 // querier is what the pool, a pooled connection and a transaction have in
 // common.
 type querier interface {
@@ -32,8 +36,8 @@ func (s *Store) CreateProject(ctx context.Context, p store.Project) (store.Proje
 		return store.Project{}, fmt.Errorf("create project: %w", err)
 	}
 	created, err := scanProject(s.pool.QueryRow(ctx,
-		`INSERT INTO projects (id, name, root, created_at, updated_at)
-		 VALUES ($1, $2, $3, statement_timestamp(), statement_timestamp())
+		`INSERT INTO projects (id, name, root, root_hash, created_at, updated_at)
+		 VALUES ($1, $2, $3, sha256(convert_to($3::text, 'UTF8')), statement_timestamp(), statement_timestamp())
 		 RETURNING `+projectColumns,
 		id, p.Name, p.Root))
 	if err != nil {
@@ -57,7 +61,7 @@ func (s *Store) GetProject(ctx context.Context, id string) (store.Project, error
 
 // GetProjectByRoot returns a project by root; see [store.Store.GetProjectByRoot].
 func (s *Store) GetProjectByRoot(ctx context.Context, root string) (store.Project, error) {
-	p, err := scanProject(s.pool.QueryRow(ctx, "SELECT "+projectColumns+" FROM projects WHERE root = $1", root))
+	p, err := scanProject(s.pool.QueryRow(ctx, "SELECT "+projectColumns+" FROM projects WHERE root_hash = sha256(convert_to($1::text, 'UTF8')) AND root = $1", root))
 	if err != nil {
 		return store.Project{}, translate(ctx, fmt.Sprintf("get project by root %q", root), err)
 	}
@@ -100,6 +104,7 @@ func (s *Store) UpdateProject(ctx context.Context, id string, u store.ProjectUpd
 	p, err := scanProject(s.pool.QueryRow(ctx,
 		`UPDATE projects
 		    SET name = coalesce($2, name), root = coalesce($3, root),
+		        root_hash = coalesce(sha256(convert_to($3::text, 'UTF8')), root_hash),
 		        updated_at = greatest(statement_timestamp(), updated_at + interval '1 microsecond')
 		  WHERE id = $1
 		RETURNING `+projectColumns,

@@ -44,6 +44,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"ConcurrentSameRoot", testConcurrentSameRoot},
 		{"Verbatim", testVerbatim},
+		{"LongRoot", testLongRoot},
 		{"Canceled", testCanceled},
 	} {
 		t.Run(test.name, func(t *testing.T) {
@@ -622,6 +623,47 @@ func testVerbatim(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	if all := listAll(t, s, 0); len(all) != len(texts) {
 		t.Errorf("ListProjects() found %d projects, want %d: the table survived", len(all), len(texts))
+	}
+}
+
+func testLongRoot(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := t.Context()
+	s := setup(t, open)
+	// A root as long as PATH_MAX, of random characters that do not compress.
+	long := func() string {
+		var b strings.Builder
+		for b.Len() < 4096-40 {
+			b.WriteString("/" + uuid.NewString())
+		}
+		return b.String()
+	}
+	a, b := long(), long()
+	if len(a) <= 4000 {
+		t.Fatalf("test root is %d bytes, want about 4096", len(a))
+	}
+	p := create(t, s, "long", a)
+	if got, err := s.GetProjectByRoot(ctx, a); err != nil || got != p {
+		t.Errorf("GetProjectByRoot(long root) = %+v, %v, want %+v", got, err, p)
+	}
+	if _, err := s.GetProjectByRoot(ctx, b); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetProjectByRoot(other long root) error = %v, want ErrNotFound", err)
+	}
+	if _, err := s.CreateProject(ctx, store.Project{Name: "again", Root: a}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateProject(same long root) error = %v, want ErrConflict", err)
+	}
+	q := create(t, s, "other", b)
+	if _, err := s.UpdateProject(ctx, q.ID, store.ProjectUpdate{Root: &a}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("UpdateProject(to a used long root) error = %v, want ErrConflict", err)
+	}
+	c := a + "x"
+	if got, err := s.UpdateProject(ctx, p.ID, store.ProjectUpdate{Root: &c}); err != nil || got.Root != c {
+		t.Errorf("UpdateProject(long root) = %+v, %v, want root %q…", got, err, c[:20])
+	}
+	if got, err := s.GetProjectByRoot(ctx, c); err != nil || got.ID != p.ID {
+		t.Errorf("GetProjectByRoot(updated long root) = %+v, %v, want project %s", got, err, p.ID)
+	}
+	if _, err := s.GetProjectByRoot(ctx, a); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetProjectByRoot(old long root) error = %v, want ErrNotFound", err)
 	}
 }
 
