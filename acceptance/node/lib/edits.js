@@ -41,8 +41,8 @@ function randomEdit(rand, text, maxLength = 3000) {
   const r = rand();
   const grow = text.length < maxLength;
   let kind;
-  if (!grow || (r < 0.35 && startIndex < all.length - 1)) kind = 'delete';
-  else if (r < 0.6) kind = 'replace';
+  if (!grow || (r < 0.25 && startIndex < all.length - 1)) kind = 'delete';
+  else if (r < 0.45) kind = 'replace';
   else kind = 'insert';
 
   let end = start;

@@ -233,7 +233,7 @@ class Client {
   // initialize sends initialize with the given params over defaults, then
   // initialized, and resolves to the InitializeResult.
   async initialize(params = {}) {
-    const result = await this.conn.sendRequest('initialize', {
+    const result = await this.request('initialize', {
       processId: process.pid,
       clientInfo: { name: 'gathering-acceptance', version: '1' },
       rootUri: null,
@@ -244,10 +244,20 @@ class Client {
     return result;
   }
 
+  // request sends a request and resolves to its result. It rejects when the
+  // transport closes first: vscode-jsonrpc leaves such requests pending, and
+  // with nothing else left to wait for, node:test would end the test with a
+  // bare "Promise resolution is still pending" instead of a reason.
   request(method, params, token) {
-    if (token) return this.conn.sendRequest(method, params, token);
-    if (params === undefined) return this.conn.sendRequest(method);
-    return this.conn.sendRequest(method, params);
+    let sent;
+    if (token) sent = this.conn.sendRequest(method, params, token);
+    else if (params === undefined) sent = this.conn.sendRequest(method);
+    else sent = this.conn.sendRequest(method, params);
+    const closed = this.closed.then(() => {
+      const code = this.process ? ` (exit code ${this.process.exitCode ?? this.process.signalCode})` : '';
+      throw new Error(`${method}: the ${this.transport} session closed before the answer${code}`);
+    });
+    return Promise.race([sent, closed]);
   }
 
   notify(method, params) {
