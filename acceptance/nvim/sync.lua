@@ -122,12 +122,22 @@ local function startClient(name, flags)
   return c
 end
 
+-- request sends a request to the clients attached to bufnr and returns c's
+-- result, or nil and its error. (An empty params table must be
+-- vim.empty_dict(): {} is encoded as a JSON array.)
 local function request(c, bufnr, method, params)
   local res, err = vim.lsp.buf_request_sync(bufnr, method, params, TIMEOUT_MS)
   if not res then error(method .. ': ' .. tostring(err)) end
   local r = res[c.id]
   if not r then error(method .. ': no answer from ' .. c.name) end
   return r.result, r.error
+end
+
+-- must is request for answers that must not be errors.
+local function must(c, bufnr, method, params)
+  local result, err = request(c, bufnr, method, params)
+  if err then error(method .. ' from ' .. c.name .. ': ' .. vim.inspect(err)) end
+  return result
 end
 
 -- The text Neovim sends in didOpen (buf_get_full_text in runtime/lua/vim/lsp.lua).
@@ -166,16 +176,18 @@ local function randomPos(bufnr)
 end
 
 -- randomEdit makes one edit with nvim_buf_set_text: an insert, a delete
--- (possibly across lines) or a replacement; sometimes an undo.
+-- (possibly across lines) or a replacement; sometimes an undo or a redo.
 local function randomEdit(bufnr)
   local r = math.random()
-  if r < 0.05 then
-    api.nvim_buf_call(bufnr, function() vim.cmd('silent! undo') end)
+  if r < 0.04 then
+    api.nvim_buf_call(bufnr, function()
+      vim.cmd(r < 0.025 and 'silent! undo' or 'silent! redo')
+    end)
     return
   end
   local row, col, lines = randomPos(bufnr)
   local erow, ecol = row, col
-  if r < 0.45 then
+  if r < 0.35 then
     -- delete or replace up to a few characters forward, maybe into the
     -- next line
     local cols = charStarts(lines[row + 1])
@@ -193,10 +205,13 @@ local function randomEdit(bufnr)
     end
   end
   local text = { '' }
-  if r >= 0.3 then
+  if r >= 0.2 then
     text = FRAGMENTS[math.random(#FRAGMENTS)]
   end
   api.nvim_buf_set_text(bufnr, row, col, erow, ecol, text)
+  -- Close the undo block, so an undo reverts this one edit rather than
+  -- everything since the last undo (setting 'undolevels' syncs undo).
+  api.nvim_buf_call(bufnr, function() vim.cmd('let &undolevels = &undolevels') end)
 end
 
 local function newBuffer(name, lines)
@@ -256,7 +271,7 @@ local function run()
     local version = vim.lsp.util.buf_versions[bufnr]
     for _, c in ipairs(clients) do
       local doc, err = request(c, bufnr, 'gathering/document/get', { uri = vim.uri_from_bufnr(bufnr) })
-      if check(err == nil, string.format('%s: document/get of buffer %d: %s', c.name, bufnr, vim.inspect(err))) then
+      if check(err == nil, string.format('%s: document/get of buffer %d answered%s', c.name, bufnr, err and (': ' .. vim.inspect(err)) or '')) then
         check(doc.version == version, string.format('%s: buffer %d version %s, want %s', c.name, bufnr, doc.version, version))
         if not check(doc.text == want, string.format('%s: buffer %d text after %d edits (%d bytes)', c.name, bufnr, edits, #want)) then
           local i = 1
@@ -268,14 +283,35 @@ local function run()
     end
   end
 
-  -- Neovim's stop: shutdown then exit. A stdio server must exit 0; nc
-  -- exits when the server closes the connection.
+  -- Neovim's stop: shutdown, then exit.
   for _, c in ipairs(clients) do
     vim.lsp.stop_client(c.id)
   end
-  for _, c in ipairs(clients) do
-    waitFor(c.name .. ' to exit', function() return c.exit ~= nil end)
-    check(c.exit.code == 0, string.format('%s: exit code after shutdown and exit: %s', c.name, c.exit.code))
+  if transport == 'stdio' then
+    for _, c in ipairs(clients) do
+      waitFor(c.name .. ' to exit', function() return c.exit ~= nil end)
+      check(c.exit.code == 0, string.format('%s: exit code after shutdown and exit: %s', c.name, c.exit.code))
+    end
+  else
+    -- nc outlives the connection (it quits when its stdin ends or a write
+    -- fails, and Neovim 0.7 closes neither), so the sessions' end is seen
+    -- from the server: a third session asks gathering/status until it is
+    -- the only client. Nothing signals that end to Neovim; this polls.
+    local observer = startClient('observer', {})
+    local c = newBuffer('c.txt', { '' })
+    vim.lsp.buf_attach_client(c, observer.id)
+    local count
+    for _ = 1, TIMEOUT_MS / 20 do
+      count = must(observer, c, 'gathering/status', vim.empty_dict()).clients
+      if count == 1 then break end
+      vim.wait(20)
+    end
+    check(count == 1, 'the server ended both sessions after shutdown and exit; clients: ' .. tostring(count))
+    table.insert(clients, observer)
+    for _, cl in ipairs(clients) do
+      vim.lsp.stop_client(cl.id, true)
+      waitFor(cl.name .. ' (nc) to exit', function() return cl.exit ~= nil end)
+    end
   end
 
   if listener then
