@@ -39,4 +39,13 @@
 // textDocument/didOpen, didChange and didClose notifications to them. Its
 // [Store.Snapshot] is O(1): the Store keeps its documents in a persistent
 // tree too, so a snapshot is one pointer.
+//
+// Where a client breaks the protocol, the Store keeps its text in step with
+// the client's rather than refusing: a second didOpen replaces the document
+// and a didChange whose version does not increase is applied anyway, each
+// with a logged warning. It refuses only what it cannot do: changing or
+// closing a document that is not open, and opening more than
+// [Config.MaxDocuments]. A document larger than [Config.MaxBytes] is kept
+// exactly but marked Oversize, and [Update.BecameOversize] says so once per
+// opening, so that the caller can tell the user once.
 package document

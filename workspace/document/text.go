@@ -46,7 +46,9 @@ type Text struct {
 	root *node
 }
 
-// NewText returns a Text holding s. It takes O(len(s)) time.
+// NewText returns a Text holding s. It takes O(len(s)) time. Lines share
+// memory with s rather than copy it, so s stays alive while any line of it is
+// still in a Text.
 func NewText(s string) Text {
 	if s == "" {
 		return Text{}
@@ -86,8 +88,8 @@ func (t Text) Line(i int) string {
 	return line
 }
 
-// Lines returns an iterator over the index and content of every line, each
-// with its terminator. It costs O(1) per line.
+// Lines returns an iterator over the index and text of every line, each with
+// its terminator. It costs O(1) per line.
 func (t Text) Lines() iter.Seq2[int, string] {
 	return func(yield func(int, string) bool) {
 		if t.root == nil {
@@ -119,8 +121,8 @@ func (t Text) Offset(enc Encoding, p Position) int {
 }
 
 // Position returns the position of byte offset off, the inverse of
-// [Text.Offset]. An off below zero means zero and one past [Text.Len] means
-// Len; an off inside a line terminator or a multi-byte character is rounded
+// [Text.Offset]. An off below zero means zero and one beyond [Text.Len]
+// means Len; an off inside a line terminator or a multi-byte character is rounded
 // down to the terminator's or the character's start.
 func (t Text) Position(enc Encoding, off int) Position {
 	if off <= 0 || t.root == nil {
@@ -202,8 +204,8 @@ func (t Text) locateOffset(off int) loc {
 // into lines again and puts those in their place. A line that ends in
 // a lone '\r' joins the splice when the spliced text starts with '\n', so a
 // "\r\n" is never split across two lines. Nothing is needed at the other end:
-// the spliced text always ends with the whole terminator of e's line, and a
-// line after a lone '\r' cannot start with '\n'.
+// the spliced text ends with the last byte of e's line, as that line did, and
+// the line after a lone '\r' cannot start with '\n'.
 func (t Text) edit(s, e loc, newText string) Text {
 	if s.off == e.off && newText == "" {
 		return t
@@ -212,8 +214,8 @@ func (t Text) edit(s, e loc, newText string) Text {
 		return NewText(newText)
 	}
 	a, b := s.line, e.line
-	// The lines between a and b go whole, so only the ends of a and b
-	// survive: deleting many lines costs no more than deleting one.
+	// The lines between a and b go whole and are never read, so
+	// deleting many lines costs O(log n) like deleting one.
 	spliced := s.text[:s.off-s.start] + newText + e.text[e.off-e.start:]
 	if spliced != "" && spliced[0] == '\n' && a > 0 {
 		if prev, _ := lineAt(t.root, a-1); prev[len(prev)-1] == '\r' {
