@@ -7,10 +7,12 @@ package rpc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/sourcegraph/jsonrpc2"
 
@@ -50,21 +52,26 @@ type Options struct {
 // Conn is a JSON-RPC connection over a byte stream. Its methods are safe for
 // concurrent use.
 type Conn struct {
-	conn   *jsonrpc2.Conn
-	stream jsonrpc2.ObjectStream
-	codec  *codec
-	log    *slog.Logger
+	conn    *jsonrpc2.Conn
+	stream  jsonrpc2.ObjectStream
+	codec   *codec
+	log     *slog.Logger
+	started chan struct{}
+	start   sync.Once
 }
 
-// NewConn starts reading rwc and passing messages to h until the stream ends
-// or [Conn.Close] is called. The context given to h is cancelled then.
+// NewConn returns a connection over rwc that passes incoming messages to h,
+// from the first [Conn.Start] until the stream ends or [Conn.Close] is
+// called. The context given to h is cancelled then. Holding messages until
+// Start lets the caller finish wiring (keep c where h can see it) first.
 func NewConn(ctx context.Context, rwc io.ReadWriteCloser, h Handler, opt *Options) *Conn {
 	if opt == nil {
 		opt = &Options{}
 	}
 	c := &Conn{
-		codec: &codec{max: opt.MaxFrameBytes},
-		log:   opt.Logger,
+		codec:   &codec{max: opt.MaxFrameBytes},
+		log:     opt.Logger,
+		started: make(chan struct{}),
 	}
 	if c.codec.max <= 0 {
 		c.codec.max = DefaultMaxFrameBytes
@@ -74,6 +81,11 @@ func NewConn(ctx context.Context, rwc io.ReadWriteCloser, h Handler, opt *Option
 	}
 	c.stream = jsonrpc2.NewBufferedStream(rwc, c.codec)
 	c.conn = jsonrpc2.NewConn(ctx, c.stream, handlerFunc(func(ctx context.Context, _ *jsonrpc2.Conn, r *jsonrpc2.Request) {
+		select {
+		case <-c.started:
+		case <-ctx.Done():
+			return
+		}
 		if r.Method == rejectedMethod {
 			if rej := c.codec.take(); rej != nil {
 				c.answerRejection(rej)
@@ -129,6 +141,10 @@ func toWire(e *protocol.Error) wireError {
 	return wireError{Code: e.RPCCode, Message: e.Message, Data: e.Data}
 }
 
+// Start lets incoming messages through to the handler. Calling it again
+// does nothing.
+func (c *Conn) Start() { c.start.Do(func() { close(c.started) }) }
+
 // Reply answers request id with result, which is encoded with encoding/json
 // (pass a json.RawMessage to send bytes encoded elsewhere).
 func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
@@ -148,9 +164,18 @@ func (c *Conn) Notify(ctx context.Context, method string, params any) error {
 }
 
 // Call sends a request and waits for its answer, decoding the result into
-// result. It must not be called from a [Handler] on the read goroutine.
+// result. An error answer is returned as a *protocol.Error. It must not be
+// called from a [Handler] on the read goroutine.
 func (c *Conn) Call(ctx context.Context, method string, params, result any) error {
-	if err := c.conn.Call(ctx, method, params, result); err != nil {
+	err := c.conn.Call(ctx, method, params, result)
+	if je, ok := errors.AsType[*jsonrpc2.Error](err); ok {
+		e := &protocol.Error{RPCCode: je.Code, Message: je.Message}
+		if je.Data != nil {
+			json.Unmarshal(*je.Data, &e.Data) // data that is not ours leaves Data zero
+		}
+		return e
+	}
+	if err != nil {
 		return fmt.Errorf("call %s: %w", method, err)
 	}
 	return nil

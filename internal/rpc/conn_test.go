@@ -31,6 +31,7 @@ func setup(t *testing.T, max int64) (net.Conn, *bufio.Reader, echo) {
 	server, client := net.Pipe()
 	h := echo{notes: make(chan string, 16)}
 	c := NewConn(t.Context(), server, h, &Options{MaxFrameBytes: max})
+	c.Start()
 	t.Cleanup(func() { c.Close(); client.Close() })
 	return client, bufio.NewReader(client), h
 }
@@ -173,6 +174,7 @@ func TestBrokenHeaderClosesConnection(t *testing.T) {
 		t.Run(header[:min(len(header), 20)], func(t *testing.T) {
 			server, client := net.Pipe()
 			c := NewConn(t.Context(), server, echo{notes: make(chan string, 1)}, nil)
+			c.Start()
 			defer client.Close()
 			go io.WriteString(client, header+"\r\n\r\n{}")
 			go io.Copy(io.Discard, client)

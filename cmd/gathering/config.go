@@ -1,0 +1,213 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// config holds every setting of every command. Each is read, in order of
+// precedence, from a command-line flag, a GATHERING_* environment variable,
+// and the TOML config file; see [registerFlags] for the list.
+type config struct {
+	ConfigFile string
+
+	Database  string
+	DataDir   string
+	LogLevel  string
+	LogFile   string
+	LogFormat string
+
+	Listen           string
+	Stdio            bool
+	MaxFrameBytes    int64
+	MaxDocumentBytes int64
+	MaxInFlight      int
+	MaxSessions      int
+	DrainTimeout     time.Duration
+	DebugMethods     bool
+}
+
+// Where each setting applies.
+const (
+	scopeAll   = "all"
+	scopeServe = "serve"
+)
+
+// envName returns the environment variable for a setting.
+func envName(flagName string) string {
+	if flagName == "database" {
+		return "GATHERING_DATABASE_URL" // the name DESIGN.md gives it
+	}
+	return "GATHERING_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// registerFlags adds the settings of a command to fs. scope is scopeServe
+// for serve and scopeAll for the commands that only touch the store.
+func registerFlags(fs *flag.FlagSet, c *config, scope string) {
+	fs.StringVar(&c.ConfigFile, "config", "", "TOML config `file` (default: <user config dir>/gathering/config.toml)")
+	fs.StringVar(&c.Database, "database", "", "store: a postgres:// URL, or a SQLite file `path` (default: <data-dir>/gathering.db)")
+	fs.StringVar(&c.DataDir, "data-dir", defaultDataDir(), "`dir`ectory for the SQLite store and other local state")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&c.LogFile, "log-file", "", "append logs to this `file` instead of stderr")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log `format`: text or json")
+	if scope != scopeServe {
+		return
+	}
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7998", "TCP `address` to serve on (loopback only until accounts exist)")
+	fs.BoolVar(&c.Stdio, "stdio", false, "serve one client on stdin/stdout instead of TCP, as editors spawn it")
+	fs.Int64Var(&c.MaxFrameBytes, "max-frame-bytes", 64<<20, "largest incoming message in `bytes`; larger ones are refused unread")
+	fs.Int64Var(&c.MaxDocumentBytes, "max-document-bytes", 8<<20, "`bytes` above which a document is kept but not sent to plugins")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", 256, "concurrent requests per client `n`; more are refused")
+	fs.IntVar(&c.MaxSessions, "max-sessions", 256, "concurrent TCP clients `n`; more are refused")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Second, "on SIGTERM, how long running requests may finish (`duration`)")
+	fs.BoolVar(&c.DebugMethods, "debug-methods", false, "enable gathering/debug/* (echo, sleep) for client tests and benchmarks")
+}
+
+// knownSettings lists every setting name any command accepts, so a config
+// file shared by all commands is checked against all of them.
+func knownSettings() []string {
+	fs := flag.NewFlagSet("all", flag.ContinueOnError)
+	registerFlags(fs, &config{}, scopeServe)
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	return names
+}
+
+// parseSettings parses args into fs, then fills each setting not given on the
+// command line from the environment, then from the config file.
+func parseSettings(fs *flag.FlagSet, c *config, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	path, explicit := c.ConfigFile, c.ConfigFile != ""
+	if !explicit {
+		path, explicit = getenv(envName("config")), getenv(envName("config")) != ""
+	}
+	if !explicit {
+		path = defaultConfigFile()
+	}
+	file, err := readConfigFile(path, explicit)
+	if err != nil {
+		return err
+	}
+	c.ConfigFile = path
+
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || f.Name == "config" {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", envName(f.Name), err))
+			}
+			return
+		}
+		if v, ok := file[f.Name]; ok {
+			if err := fs.Set(f.Name, fmt.Sprint(v)); err != nil {
+				errs = append(errs, fmt.Errorf("%s: setting %q: %w", path, f.Name, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// readConfigFile reads the TOML settings file. A missing default file is no
+// error; a missing file the user named is.
+func readConfigFile(path string, explicit bool) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if len(data) > 1<<20 {
+		return nil, fmt.Errorf("config %s is over 1 MiB", path)
+	}
+	m := map[string]any{}
+	if _, err := toml.Decode(string(data), &m); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	known := knownSettings()
+	for k := range m {
+		if !slices.Contains(known, k) || k == "config" {
+			return nil, fmt.Errorf("config %s: unknown setting %q", path, k)
+		}
+	}
+	return m, nil
+}
+
+func defaultConfigFile() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return filepath.Join(".", "gathering.toml")
+	}
+	return filepath.Join(dir, "gathering", "config.toml")
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "gathering")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "gathering")
+	}
+	return filepath.Join(home, ".local", "share", "gathering")
+}
+
+// databaseURL returns the store to open: the configured one, or the SQLite
+// file in the data directory.
+func (c *config) databaseURL() string {
+	if c.Database != "" {
+		return c.Database
+	}
+	return filepath.Join(c.DataDir, "gathering.db")
+}
+
+// usage prints a command's settings with their environment variables.
+func usage(w io.Writer, fs *flag.FlagSet, synopsis string) {
+	fmt.Fprintf(w, "%s\n\nSettings (flag, then environment, then config file key):\n", synopsis)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, text := flag.UnquoteUsage(f)
+		arg := "--" + f.Name
+		if name != "" {
+			arg += " " + name
+		}
+		fmt.Fprintf(w, "  %s\n      %s\n      env %s", arg, text, envName(f.Name))
+		if f.Name != "config" {
+			fmt.Fprintf(w, ", file key %q", f.Name)
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			fmt.Fprintf(w, ", default %s", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// newFlagSet returns a command's flag set, printing synopsis and every
+// setting for --help.
+func newFlagSet(name string, c *config, scope string, stderr io.Writer, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	registerFlags(fs, c, scope)
+	fs.Usage = func() { usage(fs.Output(), fs, synopsis) }
+	return fs
+}

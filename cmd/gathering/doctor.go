@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gathering-dev/gathering/plugins/sandbox"
+)
+
+// doctor checks what gathering depends on and prints one line per check.
+// It exits 1 when the store is unreachable or its migrations are behind.
+func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	var c config
+	fs := newFlagSet("doctor", &c, scopeAll, stderr, "Usage: gathering doctor [settings]\n\nChecks the config, the store and its migrations, and the sandbox features of this kernel.")
+	if err := parseSettings(fs, &c, args, os.Getenv); err != nil {
+		return 0, err
+	}
+	failed := false
+	report := func(ok bool, what, detail string) {
+		mark := "ok  "
+		if !ok {
+			mark, failed = "FAIL", true
+		}
+		fmt.Fprintf(stdout, "%s %-12s %s\n", mark, what, detail)
+	}
+
+	fmt.Fprintf(stdout, "gathering %s\n", versionString())
+	if _, err := os.Stat(c.ConfigFile); err == nil {
+		report(true, "config", c.ConfigFile)
+	} else {
+		fmt.Fprintf(stdout, "--   %-12s %s (not present; defaults apply)\n", "config", c.ConfigFile)
+	}
+
+	checkStore(ctx, &c, report, stdout)
+
+	caps := sandbox.Probe()
+	landlock := fmt.Sprintf("ABI %d", caps.LandlockABI)
+	if caps.LandlockABI == 0 {
+		landlock = "unavailable: " + caps.LandlockError
+	}
+	report(caps.LandlockABI > 0, "landlock", landlock)
+	seccomp := "filters with kill-process"
+	if !caps.Seccomp {
+		seccomp = "unavailable: " + caps.SeccompError
+	}
+	report(caps.Seccomp, "seccomp", seccomp)
+	report(caps.NoNewPrivs, "no_new_privs", map[bool]string{true: "available", false: "unavailable"}[caps.NoNewPrivs])
+	var have, missing []string
+	for name, ok := range caps.Namespaces {
+		if ok {
+			have = append(have, name)
+		}
+	}
+	for name, why := range caps.NamespaceErrors {
+		missing = append(missing, name+" ("+why+")")
+	}
+	slices.Sort(have)
+	slices.Sort(missing)
+	nsDetail := "available: " + strings.Join(have, ", ")
+	if len(missing) > 0 {
+		nsDetail += "; unavailable: " + strings.Join(missing, ", ")
+	}
+	fmt.Fprintf(stdout, "%s %-12s %s\n", map[bool]string{true: "ok  ", false: "warn"}[len(missing) == 0], "namespaces", nsDetail)
+	fmt.Fprintf(stdout, "%s %-12s %s\n", map[bool]string{true: "ok  ", false: "warn"}[caps.CgroupV2], "cgroup v2", map[bool]string{true: "mounted at /sys/fs/cgroup", false: "not mounted; plugin memory is limited by rlimits only"}[caps.CgroupV2])
+	fmt.Fprintf(stdout, "     %-12s %s\n", "sandbox", caps.Level())
+	if failed {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// checkStore reports whether the store answers and its migrations are current.
+// A SQLite file that does not exist yet is reported, not created.
+func checkStore(ctx context.Context, c *config, report func(bool, string, string), stdout io.Writer) {
+	url := c.databaseURL()
+	if !isPostgres(url) {
+		if _, err := os.Stat(url); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(stdout, "--   %-12s sqlite %s does not exist yet; `gathering serve` or `gathering migrate` creates it\n", "store", url)
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, err := openStore(ctx, c, slog.New(slog.DiscardHandler))
+	if err != nil {
+		report(false, "store", err.Error())
+		return
+	}
+	defer st.Close()
+	if err := st.Ping(ctx); err != nil {
+		report(false, "store", fmt.Sprintf("%s %s: %v", st.Kind(), describeStore(c), err))
+		return
+	}
+	report(true, "store", fmt.Sprintf("%s %s reachable", st.Kind(), describeStore(c)))
+	ms, err := st.MigrationStatus(ctx)
+	switch {
+	case err != nil:
+		report(false, "migrations", err.Error())
+	case ms.Current < ms.Latest:
+		report(false, "migrations", fmt.Sprintf("at %d of %d; run `gathering migrate`", ms.Current, ms.Latest))
+	case ms.Current > ms.Latest:
+		report(false, "migrations", fmt.Sprintf("at %d, newer than this build's %d; upgrade gathering", ms.Current, ms.Latest))
+	default:
+		report(true, "migrations", fmt.Sprintf("current (version %d)", ms.Current))
+	}
+}

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+
+	"github.com/gathering-dev/gathering/protocol"
+	"github.com/gathering-dev/gathering/protocol/lsp"
+	"github.com/gathering-dev/gathering/workspace/document"
+)
+
+// method is one entry of the dispatch table.
+type method struct {
+	name         string
+	notification bool
+	access       access
+	// handle runs the method. snap is nil for notifications, which run
+	// inline and may change the session's documents.
+	handle func(ctx context.Context, s *Session, snap *document.Snapshot, params json.RawMessage) (any, error)
+}
+
+// methodTable lists every method the server answers, beyond the lifecycle
+// requests (initialize, shutdown, exit) that the session handles itself.
+func methodTable(debugMethods bool) map[string]*method {
+	// ignore accepts a notification that needs no action from the server.
+	ignore := func(*Session, context.Context, json.RawMessage) error { return nil }
+	ms := []*method{
+		notification(lsp.MethodInitialized, accessAny, ignore),
+		notification(lsp.MethodCancelRequest, accessAny, (*Session).didCancel),
+		notification(lsp.MethodSetTrace, accessAny, ignore),
+		notification(lsp.MethodDidOpen, accessAny, (*Session).didOpen),
+		notification(lsp.MethodDidChange, accessAny, (*Session).didChange),
+		notification(lsp.MethodDidClose, accessAny, (*Session).didClose),
+		notification(lsp.MethodDidSave, accessAny, ignore),
+		notification(lsp.MethodDidChangeWorkspaceFolders, accessWrite, (*Session).didChangeWorkspaceFolders),
+		notification(lsp.MethodDidChangeConfiguration, accessAny, ignore),
+
+		request(protocol.MethodStatus, accessRead, (*Session).status),
+		request(protocol.MethodDocumentGet, accessAny, (*Session).documentGet),
+		request(protocol.MethodProjectList, accessRead, (*Session).projectList),
+		request(protocol.MethodProjectGet, accessRead, (*Session).projectGet),
+		request(protocol.MethodProjectCreate, accessWrite, (*Session).projectCreate),
+		request(protocol.MethodProjectUpdate, accessWrite, (*Session).projectUpdate),
+		request(protocol.MethodProjectDelete, accessWrite, (*Session).projectDelete),
+	}
+	if debugMethods {
+		ms = append(ms,
+			request(protocol.MethodDebugEcho, accessLocal, (*Session).debugEcho),
+			request(protocol.MethodDebugSleep, accessLocal, (*Session).debugSleep),
+		)
+	}
+	table := make(map[string]*method, len(ms))
+	for _, m := range ms {
+		table[m.name] = m
+	}
+	return table
+}
+
+// request makes a table entry for a request whose params decode into P.
+// gathering/* params are decoded strictly: an unknown field is an error, so
+// a misspelt parameter is reported instead of silently ignored.
+func request[P, R any](name string, a access, fn func(*Session, context.Context, *document.Snapshot, *P) (R, error)) *method {
+	return &method{
+		name:   name,
+		access: a,
+		handle: func(ctx context.Context, s *Session, snap *document.Snapshot, raw json.RawMessage) (any, error) {
+			p := new(P)
+			if err := decodeStrict(raw, p); err != nil {
+				return nil, protocol.Errorf(protocol.ErrInvalidParams, "%s: %v", name, err)
+			}
+			return fn(s, ctx, snap, p)
+		},
+	}
+}
+
+// notification makes a table entry for a notification.
+func notification(name string, a access, fn func(*Session, context.Context, json.RawMessage) error) *method {
+	return &method{
+		name:         name,
+		notification: true,
+		access:       a,
+		handle: func(ctx context.Context, s *Session, _ *document.Snapshot, raw json.RawMessage) (any, error) {
+			return nil, fn(s, ctx, raw)
+		},
+	}
+}
+
+func decodeStrict(raw json.RawMessage, v any) error {
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errTrailing
+	}
+	return nil
+}
+
+var errTrailing = protocol.Errorf(protocol.ErrInvalidParams, "trailing data after params")

@@ -1,0 +1,233 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gathering-dev/gathering/protocol"
+	"github.com/gathering-dev/gathering/store"
+)
+
+// Defaults for [Config] fields left zero.
+const (
+	DefaultMaxFrameBytes    = 64 << 20
+	DefaultMaxDocumentBytes = 8 << 20
+	DefaultMaxInFlight      = 256
+	DefaultMaxSessions      = 256
+)
+
+// Projects is what the server needs of the project service
+// (*workspace.Projects provides it).
+type Projects interface {
+	Create(ctx context.Context, name, root string) (store.Project, error)
+	Get(ctx context.Context, id string) (store.Project, error)
+	List(ctx context.Context, opt store.ListOptions) ([]store.Project, string, error)
+	Update(ctx context.Context, id string, u store.ProjectUpdate) (store.Project, error)
+	Delete(ctx context.Context, id string) error
+	EnsureFolder(ctx context.Context, uri, name string) (store.Project, error)
+}
+
+// Config configures a [Server]. A nil *Config means all defaults.
+type Config struct {
+	// Logger receives structured logs. nil discards them.
+	Logger *slog.Logger
+	// Version is reported by initialize and gathering/status.
+	Version string
+	// InstanceID names this process among several sharing a store; random
+	// when empty.
+	InstanceID string
+	// Store describes the store for gathering/status.
+	Store protocol.StoreStatus
+	// MaxFrameBytes caps one incoming message (default 64 MiB).
+	MaxFrameBytes int64
+	// MaxDocumentBytes is the size above which a document is tracked but
+	// marked oversize and kept from plugins (default 8 MiB).
+	MaxDocumentBytes int64
+	// MaxInFlight caps concurrent requests per session (default 256); more
+	// are answered with a too_many_requests error.
+	MaxInFlight int
+	// MaxSessions caps concurrent TCP sessions (default 256).
+	MaxSessions int
+	// DebugMethods enables gathering/debug/*.
+	DebugMethods bool
+}
+
+// Server holds what every session shares. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	projects  Projects
+	startedAt time.Time
+	methods   map[string]*method
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	draining bool
+	running  int           // requests running in every session
+	idle     chan struct{} // closed when running drops to 0 during a drain
+}
+
+// New returns a server that serves projects through p.
+func New(p Projects, cfg *Config) *Server {
+	s := &Server{projects: p, startedAt: time.Now(), sessions: map[*Session]struct{}{}}
+	if cfg != nil {
+		s.cfg = *cfg
+	}
+	c := &s.cfg
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.InstanceID == "" {
+		c.InstanceID = randomID()
+	}
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if c.MaxDocumentBytes <= 0 {
+		c.MaxDocumentBytes = DefaultMaxDocumentBytes
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxSessions <= 0 {
+		c.MaxSessions = DefaultMaxSessions
+	}
+	s.log = c.Logger
+	s.methods = methodTable(c.DebugMethods)
+	return s
+}
+
+// ServeConn runs one session on rwc until the client exits or the stream
+// ends, and returns the session's exit code: 0 after shutdown then exit, 1
+// otherwise. transport names the connection kind in logs and status.
+func (s *Server) ServeConn(ctx context.Context, rwc io.ReadWriteCloser, transport string, p Principal) int {
+	sess := newSession(s, transport, p)
+	if !s.add(sess) {
+		rwc.Close()
+		return 1
+	}
+	defer s.remove(sess)
+	return sess.run(ctx, rwc)
+}
+
+// Serve accepts TCP clients on ln, each its own session, until ctx is done
+// or ln is closed. It closes ln before returning.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, p Principal) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer ln.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		if s.sessionCount() >= s.cfg.MaxSessions {
+			s.log.Warn("refused connection: too many sessions", slog.String("remote", conn.RemoteAddr().String()), slog.Int("max", s.cfg.MaxSessions))
+			conn.Close()
+			continue
+		}
+		wg.Go(func() {
+			s.ServeConn(ctx, conn, "tcp", p)
+		})
+	}
+}
+
+// Shutdown stops taking new requests, waits for the running ones to finish
+// or for ctx to end, then cancels whatever still runs and closes every
+// session. It returns ctx.Err() when the drain ran out of time.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	if s.idle == nil {
+		s.idle = make(chan struct{})
+		if s.running == 0 {
+			close(s.idle)
+		}
+	}
+	idle := s.idle
+	s.mu.Unlock()
+
+	var err error
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.mu.Lock()
+	sessions := make([]*Session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.close()
+	}
+	return err
+}
+
+func (s *Server) add(sess *Session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	return true
+}
+
+func (s *Server) remove(sess *Session) {
+	s.mu.Lock()
+	delete(s.sessions, sess)
+	s.mu.Unlock()
+}
+
+func (s *Server) sessionCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+// begin counts a request as running, unless the server is draining.
+func (s *Server) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.running++
+	return true
+}
+
+// end counts a request as finished.
+func (s *Server) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running--
+	if s.running == 0 && s.idle != nil {
+		select {
+		case <-s.idle:
+		default:
+			close(s.idle)
+		}
+	}
+}
+
+func randomID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,292 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+
+	"github.com/gathering-dev/gathering/internal/rpc"
+	"github.com/gathering-dev/gathering/protocol"
+	"github.com/gathering-dev/gathering/protocol/lsp"
+	"github.com/gathering-dev/gathering/workspace/document"
+)
+
+// state is where a session is in the LSP lifecycle.
+type state int
+
+const (
+	stateNew         state = iota // waiting for initialize
+	stateInitialized              // initialize answered
+	stateShutdown                 // shutdown received; only exit is left
+)
+
+// Session is one client connection. The read goroutine owns the lifecycle
+// and the documents; request goroutines read snapshots only.
+type Session struct {
+	srv       *Server
+	id        string
+	transport string
+	principal Principal
+	log       *slog.Logger
+	docs      *document.Store
+	conn      *rpc.Conn
+
+	mu       sync.Mutex
+	state    state
+	encoding document.Encoding
+	inflight map[string]context.CancelFunc // by request id
+	exitCode int
+	exited   chan struct{}
+}
+
+func newSession(s *Server, transport string, p Principal) *Session {
+	id := randomID()
+	return &Session{
+		srv:       s,
+		id:        id,
+		transport: transport,
+		principal: p,
+		log:       s.log.With(slog.String("session", id), slog.String("transport", transport)),
+		docs:      document.NewStore(&document.Config{MaxBytes: s.cfg.MaxDocumentBytes, Logger: s.log}),
+		encoding:  document.UTF16,
+		inflight:  map[string]context.CancelFunc{},
+		exitCode:  1,
+		exited:    make(chan struct{}),
+	}
+}
+
+// run serves the connection until exit, the end of the stream, or ctx.
+func (s *Session) run(ctx context.Context, rwc io.ReadWriteCloser) int {
+	s.log.Info("session started")
+	conn := rpc.NewConn(ctx, rwc, s, &rpc.Options{MaxFrameBytes: s.srv.cfg.MaxFrameBytes, Logger: s.log})
+	s.mu.Lock()
+	s.conn = conn // before Start, so handlers see it; under mu, so close does
+	s.mu.Unlock()
+	conn.Start()
+	select {
+	case <-s.conn.Done():
+	case <-s.exited:
+	}
+	s.conn.Close()
+	s.cancelAll()
+	s.mu.Lock()
+	code := s.exitCode
+	s.mu.Unlock()
+	s.log.Info("session ended", slog.Int("exit_code", code))
+	return code
+}
+
+// close ends the session from outside, as a server shutdown does.
+func (s *Session) close() {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn != nil {
+		conn.Close()
+	}
+}
+
+// Handle implements rpc.Handler. It runs on the read goroutine, in wire order.
+func (s *Session) Handle(ctx context.Context, c *rpc.Conn, r *rpc.Request) {
+	if r.Notif {
+		s.handleNotification(ctx, r)
+		return
+	}
+	s.handleRequest(ctx, r)
+}
+
+func (s *Session) handleNotification(ctx context.Context, r *rpc.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("notification handler panicked", slog.String("method", r.Method), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	s.mu.Lock()
+	st := s.state
+	s.mu.Unlock()
+	if r.Method == lsp.MethodExit {
+		s.exit(st == stateShutdown)
+		return
+	}
+	if st != stateInitialized {
+		s.log.Debug("dropped notification outside the initialized state", slog.String("method", r.Method))
+		return
+	}
+	m := s.srv.methods[r.Method]
+	if m == nil || !m.notification {
+		s.log.Debug("ignored unknown notification", slog.String("method", r.Method))
+		return
+	}
+	if err := s.principal.may(m.access); err != nil {
+		s.log.Warn("denied notification", slog.String("method", r.Method), slog.Any("error", err))
+		return
+	}
+	if _, err := m.handle(ctx, s, nil, r.Params); err != nil {
+		// A bad notification is logged and dropped; it never ends the session.
+		s.log.Warn("notification failed", slog.String("method", r.Method), slog.Any("error", err))
+	}
+}
+
+func (s *Session) handleRequest(ctx context.Context, r *rpc.Request) {
+	s.mu.Lock()
+	st := s.state
+	s.mu.Unlock()
+	switch {
+	case r.Method == lsp.MethodInitialize:
+		if st != stateNew {
+			s.replyError(ctx, r.ID, protocol.Errorf(protocol.ErrInvalidRequest, "initialize was already received"))
+			return
+		}
+		// Inline: nothing may be read before the answer, and the client
+		// sends nothing else until it has it.
+		res, err := s.initialize(ctx, r.Params)
+		if err != nil {
+			s.replyError(ctx, r.ID, err)
+			return
+		}
+		s.mu.Lock()
+		s.state = stateInitialized
+		s.mu.Unlock()
+		s.reply(ctx, r.ID, res)
+		return
+	case st == stateNew:
+		s.replyError(ctx, r.ID, protocol.Errorf(protocol.ErrServerNotInitialized, "%s before initialize", r.Method))
+		return
+	case st == stateShutdown:
+		s.replyError(ctx, r.ID, protocol.Errorf(protocol.ErrInvalidRequest, "%s after shutdown", r.Method))
+		return
+	case r.Method == lsp.MethodShutdown:
+		s.mu.Lock()
+		s.state = stateShutdown
+		s.mu.Unlock()
+		s.reply(ctx, r.ID, json.RawMessage("null"))
+		return
+	}
+
+	m := s.srv.methods[r.Method]
+	if m == nil || m.notification {
+		s.replyError(ctx, r.ID, protocol.Errorf(protocol.ErrMethodNotFound, "%s", r.Method))
+		return
+	}
+	if err := s.principal.may(m.access); err != nil {
+		s.replyError(ctx, r.ID, fmt.Errorf("%s: %w", r.Method, err))
+		return
+	}
+
+	// Count the request before taking s.mu: the server's lock is never
+	// taken while a session's is held.
+	if !s.srv.begin() {
+		s.replyError(ctx, r.ID, protocol.ErrShuttingDown)
+		return
+	}
+	key := r.ID.String()
+	rctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	var refuse error
+	if len(s.inflight) >= s.srv.cfg.MaxInFlight {
+		refuse = protocol.Errorf(protocol.ErrTooManyInFlight, "%d requests are already running", s.srv.cfg.MaxInFlight)
+	} else if _, dup := s.inflight[key]; dup {
+		refuse = protocol.Errorf(protocol.ErrInvalidRequest, "request id %s is already in use", key)
+	} else {
+		s.inflight[key] = cancel
+	}
+	s.mu.Unlock()
+	if refuse != nil {
+		cancel()
+		s.srv.end()
+		s.replyError(ctx, r.ID, refuse)
+		return
+	}
+
+	snap := s.docs.Snapshot() // the documents as of this point on the wire
+	go func() {
+		defer s.srv.end()
+		defer func() {
+			s.mu.Lock()
+			delete(s.inflight, key)
+			s.mu.Unlock()
+			cancel()
+		}()
+		res, err := s.call(rctx, m, &snap, r.Params)
+		replyCtx := context.WithoutCancel(rctx)
+		if err != nil {
+			if rctx.Err() != nil && !errors.Is(err, protocol.ErrInvalidParams) {
+				err = fmt.Errorf("%s: %w", r.Method, protocol.ErrRequestCancelled)
+			}
+			s.replyError(replyCtx, r.ID, err)
+			return
+		}
+		s.reply(replyCtx, r.ID, res)
+	}()
+}
+
+// call runs a request handler, turning a panic into an internal error.
+func (s *Session) call(ctx context.Context, m *method, snap *document.Snapshot, params json.RawMessage) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("request handler panicked", slog.String("method", m.name), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			res, err = nil, protocol.Errorf(protocol.ErrInternal, "%s failed: internal error", m.name)
+		}
+	}()
+	return m.handle(ctx, s, snap, params)
+}
+
+// cancel cancels the running request with the given id, if any.
+func (s *Session) cancel(id string) {
+	s.mu.Lock()
+	cancel := s.inflight[id]
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (s *Session) cancelAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, cancel := range s.inflight {
+		cancel()
+	}
+}
+
+func (s *Session) exit(clean bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	if clean {
+		s.exitCode = 0
+	}
+	close(s.exited)
+}
+
+func (s *Session) reply(ctx context.Context, id rpc.ID, res any) {
+	if err := s.conn.Reply(ctx, id, res); err != nil {
+		s.log.Debug("reply not sent", slog.String("id", id.String()), slog.Any("error", err))
+	}
+}
+
+func (s *Session) replyError(ctx context.Context, id rpc.ID, err error) {
+	e := protocol.AsError(err)
+	if e.RPCCode == protocol.CodeInternalError {
+		s.log.Error("request failed", slog.String("id", id.String()), slog.Any("error", err))
+	}
+	if err := s.conn.ReplyError(ctx, id, e); err != nil {
+		s.log.Debug("error reply not sent", slog.String("id", id.String()), slog.Any("error", err))
+	}
+}
+
+// notify sends a notification to the client, logging a failure.
+func (s *Session) notify(ctx context.Context, method string, params any) {
+	if err := s.conn.Notify(ctx, method, params); err != nil {
+		s.log.Debug("notification not sent", slog.String("method", method), slog.Any("error", err))
+	}
+}
