@@ -163,7 +163,10 @@ class Server {
   async connect() {
     let client;
     if (this.transport === 'tcp') {
-      const socket = net.connect(this.port, '127.0.0.1');
+      // noDelay: vscode-jsonrpc writes a message's header and body
+      // separately, and Nagle's algorithm would hold the body for the
+      // server's delayed ACK, some 40 ms a request.
+      const socket = net.connect({ port: this.port, host: '127.0.0.1', noDelay: true });
       await withTimeout(once(socket, 'connect'), START_TIMEOUT_MS, `a TCP connection to port ${this.port}`);
       client = new Client(this, new rpc.SocketMessageReader(socket), new rpc.SocketMessageWriter(socket));
       client.socket = socket;
