@@ -59,6 +59,23 @@ scenario('workspace folders', async (t, server) => {
   assert.equal(again[0].id, mine[0].id, 'the same project');
   assert.equal(again[0].name, 'linked', 'an existing project keeps its name');
 
+  // Folders added later (workspace/didChangeWorkspaceFolders) become
+  // projects too; with no workspaceFolders, rootUri is the folder.
+  const added = path.join(server.dir, 'added');
+  fs.mkdirSync(added);
+  await d.notify('workspace/didChangeWorkspaceFolders', {
+    event: { added: [{ uri: pathToFileURL(added).href, name: 'added later' }], removed: [] },
+  });
+  // d handles its notification before it reads its next request.
+  let byRoot = new Map((await allProjects(d)).map((p) => [p.root, p]));
+  assert.equal(byRoot.get(fs.realpathSync(added))?.name, 'added later', `a project for the added folder; roots: ${[...byRoot.keys()]}`);
+  const rooted = path.join(server.dir, 'root uri');
+  fs.mkdirSync(rooted);
+  const r = await server.connect();
+  await r.initialize({ rootUri: pathToFileURL(rooted).href });
+  byRoot = new Map((await allProjects(r)).map((p) => [p.root, p]));
+  assert.ok(byRoot.has(fs.realpathSync(rooted)), `a project for rootUri; roots: ${[...byRoot.keys()]}`);
+
   // A folder that does not exist is reported to the user, and the session
   // goes on.
   const e = await server.connect();
