@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/gathering-dev/gathering/internal/rpc"
 	"github.com/gathering-dev/gathering/protocol"
@@ -212,7 +213,11 @@ func (s *Session) handleRequest(ctx context.Context, r *rpc.Request) {
 			s.mu.Unlock()
 			cancel()
 		}()
+		start := time.Now()
 		res, err := s.call(rctx, m, &snap, r.Params)
+		if s.log.Enabled(rctx, slog.LevelDebug) {
+			s.log.Debug("request", slog.String("method", r.Method), slog.String("id", key), slog.Duration("took", time.Since(start)), slog.Any("error", err))
+		}
 		replyCtx := context.WithoutCancel(rctx)
 		if err != nil {
 			if rctx.Err() != nil && !errors.Is(err, protocol.ErrInvalidParams) {
