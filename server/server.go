@@ -166,17 +166,34 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-idle:
 	case <-ctx.Done():
 		err = ctx.Err()
+		// Out of time: cancel what still runs, so each request answers
+		// -32800 instead of vanishing, and give the answers a moment.
+		for _, sess := range s.snapshotSessions() {
+			sess.cancelAll()
+		}
+		select {
+		case <-idle:
+		case <-time.After(cancelGrace):
+		}
 	}
-	s.mu.Lock()
-	sessions := make([]*Session, 0, len(s.sessions))
-	for sess := range s.sessions {
-		sessions = append(sessions, sess)
-	}
-	s.mu.Unlock()
-	for _, sess := range sessions {
+	for _, sess := range s.snapshotSessions() {
 		sess.close()
 	}
 	return err
+}
+
+// cancelGrace is how long cancelled requests get to answer before a
+// shutdown closes their sessions.
+const cancelGrace = time.Second
+
+func (s *Server) snapshotSessions() []*Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		out = append(out, sess)
+	}
+	return out
 }
 
 func (s *Server) add(sess *Session) bool {

@@ -373,7 +373,8 @@ func TestShutdownDeadlineCancelsRequests(t *testing.T) {
 		t.Errorf("Shutdown = %v, want deadline exceeded", err)
 	}
 	select {
-	case <-errc:
+	case err := <-errc:
+		wantCode(t, err, protocol.CodeRequestCancelled, protocol.Cancelled)
 	case <-time.After(5 * time.Second):
 		t.Fatal("request still running after the drain deadline")
 	}
