@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/internal/rpc"
+	"github.com/gathering-dev/gathering/internal/testenv"
 	"github.com/gathering-dev/gathering/protocol"
 )
 
@@ -51,8 +52,26 @@ func binary(t *testing.T) string {
 type proc struct {
 	cmd    *exec.Cmd
 	conn   *rpc.Conn
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	done   chan error
+}
+
+// syncBuffer is a bytes.Buffer the process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 type nopHandler struct{}
@@ -78,7 +97,7 @@ func startStdio(t *testing.T, args ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -385,6 +404,38 @@ func TestVersionAndUsage(t *testing.T) {
 	for _, want := range []string{"--listen", "GATHERING_LISTEN", "--database", "GATHERING_DATABASE_URL", "--max-frame-bytes", "--drain-timeout"} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("serve --help lacks %s", want)
+		}
+	}
+}
+
+func TestServeOnPostgres(t *testing.T) {
+	dsn := testenv.PostgresURL(t)
+	dir := t.TempDir()
+	var procs []*proc
+	for i := range 2 {
+		folder := filepath.Join(dir, fmt.Sprintf("folder%d", i))
+		os.Mkdir(folder, 0o755)
+		p := startStdio(t, "--database", dsn)
+		p.initialize(t, folder)
+		procs = append(procs, p)
+	}
+	var st protocol.StatusResult
+	if err := procs[0].call(t, protocol.MethodStatus, nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Store.Kind != "postgres" || st.Store.MigrationVersion < 1 {
+		t.Errorf("status store = %+v, want postgres migrated", st.Store)
+	}
+	for i, p := range procs {
+		var list protocol.ProjectListResult
+		if err := p.call(t, protocol.MethodProjectList, nil, &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Projects) != 2 {
+			t.Errorf("instance %d sees %d projects, want both instances' folders", i, len(list.Projects))
+		}
+		if strings.Contains(p.stderr.String(), "password") {
+			t.Errorf("log mentions a password:\n%s", p.stderr)
 		}
 	}
 }
