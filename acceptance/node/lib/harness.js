@@ -176,7 +176,9 @@ class Server {
       const proc = this.spawn(['--stdio']);
       client = new Client(this, new rpc.StreamMessageReader(proc.child.stdout), new rpc.StreamMessageWriter(proc.child.stdin));
       client.process = proc.child;
-      client.closed = exitOf(proc.child).then(() => undefined);
+      // 'close', not 'exit': the process can exit before its last output
+      // has been read from the pipe.
+      client.closed = once(proc.child, 'close').then(() => undefined);
       // Writing to a server that has exited is expected in the exit tests.
       proc.child.stdin.on('error', (err) => client.errors.push(err));
     }
