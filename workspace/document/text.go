@@ -243,7 +243,7 @@ func (t Text) edit(s, e loc, newText string) Text {
 			root = insert(root, a+j, lines[j], rand.Uint32())
 		}
 		for range old - common {
-			root = remove(root, a+common)
+			root, _ = remove(root, a+common)
 		}
 	} else {
 		before, rest := split(root, a)

@@ -76,22 +76,36 @@ func merge(a, b *node) *node {
 	}
 }
 
-// setLine returns n with line i replaced by line. It copies one path and
-// keeps every priority, so the shape of the tree does not change.
+// setLine returns n with line i, which must exist, replaced by line. It
+// copies one path and keeps every priority, so the shape of the tree does
+// not change.
 func setLine(n *node, i int, line string) *node {
+	old, _ := lineAt(n, i)
+	return setLineDelta(n, i, line, len(line)-len(old))
+}
+
+// setLineDelta is setLine given how much longer line is than the line it
+// replaces. Each copy adjusts its byte count by delta rather than adding up
+// its children, so the only nodes it reads are those on the path: in a large
+// text each of the others would be a cache miss.
+func setLineDelta(n *node, i int, line string, delta int) *node {
+	c := *n
+	c.bytes += delta
 	switch left := n.left.lineCount(); {
 	case i < left:
-		return mk(setLine(n.left, i, line), n.line, n.prio, n.right)
+		c.left = setLineDelta(n.left, i, line, delta)
 	case i == left:
-		return mk(n.left, line, n.prio, n.right)
+		c.line = line
 	default:
-		return mk(n.left, n.line, n.prio, setLine(n.right, i-left-1, line))
+		c.right = setLineDelta(n.right, i-left-1, line, delta)
 	}
+	return &c
 }
 
 // insert returns n with line inserted so that it becomes line i. Like
-// setLine it copies one path, plus the part of it that split cuts, which a
-// random priority keeps to O(1) nodes in expectation.
+// setLine it copies one path without reading the nodes beside it, plus the
+// part below the new node that split cuts, which a random priority keeps to
+// O(1) nodes in expectation.
 func insert(n *node, i int, line string, prio uint32) *node {
 	if n == nil {
 		return mk(nil, line, prio, nil)
@@ -100,24 +114,35 @@ func insert(n *node, i int, line string, prio uint32) *node {
 		a, b := split(n, i)
 		return mk(a, line, prio, b)
 	}
+	c := *n
+	c.lines++
+	c.bytes += len(line)
 	if left := n.left.lineCount(); i <= left {
-		return mk(insert(n.left, i, line, prio), n.line, n.prio, n.right)
+		c.left = insert(n.left, i, line, prio)
 	} else {
-		return mk(n.left, n.line, n.prio, insert(n.right, i-left-1, line, prio))
+		c.right = insert(n.right, i-left-1, line, prio)
 	}
+	return &c
 }
 
-// remove returns n without line i, which must exist. It copies one path and
-// merges the removed node's children, which takes O(1) nodes in expectation.
-func remove(n *node, i int) *node {
-	switch left := n.left.lineCount(); {
-	case i < left:
-		return mk(remove(n.left, i), n.line, n.prio, n.right)
-	case i == left:
-		return merge(n.left, n.right)
-	default:
-		return mk(n.left, n.line, n.prio, remove(n.right, i-left-1))
+// remove returns n without line i, which must exist, and the length of the
+// line it removed. It copies one path and merges the removed node's
+// children, which takes O(1) nodes in expectation.
+func remove(n *node, i int) (*node, int) {
+	left := n.left.lineCount()
+	if i == left {
+		return merge(n.left, n.right), len(n.line)
 	}
+	c := *n
+	var gone int
+	if i < left {
+		c.left, gone = remove(n.left, i)
+	} else {
+		c.right, gone = remove(n.right, i-left-1)
+	}
+	c.lines--
+	c.bytes -= gone
+	return &c, gone
 }
 
 // lineAt returns line i of n, which must exist, and the offset of its first
