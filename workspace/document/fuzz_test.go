@@ -407,4 +407,22 @@ func TestModel(t *testing.T) {
 			t.Errorf("offset(%s, %+v) = %d, want %d", test.enc, test.p, got, test.want)
 		}
 	}
+	for _, test := range []struct {
+		enc  Encoding
+		off  int
+		want Position
+	}{
+		{UTF16, 3, Position{0, 1}}, // inside the emoji
+		{UTF16, 5, Position{0, 3}},
+		{UTF8, 5, Position{0, 5}},
+		{UTF32, 5, Position{0, 2}},
+		{UTF32, 6, Position{0, 2}}, // between '\r' and '\n'
+		{UTF16, 8, Position{1, 1}},
+		{UTF16, 9, Position{2, 0}},
+		{UTF16, 99, Position{2, 0}},
+	} {
+		if got := m.position(test.enc, test.off); got != test.want {
+			t.Errorf("position(%s, %d) = %+v, want %+v", test.enc, test.off, got, test.want)
+		}
+	}
 }

@@ -53,13 +53,13 @@ func split(n *node, k int) (*node, *node) {
 	if n == nil {
 		return nil, nil
 	}
-	if left := n.left.lineCount(); k <= left {
+	left := n.left.lineCount()
+	if k <= left {
 		a, b := split(n.left, k)
 		return a, mk(b, n.line, n.prio, n.right)
-	} else {
-		a, b := split(n.right, k-left-1)
-		return mk(n.left, n.line, n.prio, a), b
 	}
+	a, b := split(n.right, k-left-1)
+	return mk(n.left, n.line, n.prio, a), b
 }
 
 // merge returns the lines of a followed by the lines of b.
