@@ -84,7 +84,9 @@ func runNode(t *testing.T, bin string) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "vscode-languageserver-protocol", "package.json")); err != nil {
 		missing(t, "acceptance/node/node_modules is not installed; run: (cd acceptance/node && npm ci)")
 	}
-	out := run(t, dir, []string{"GATHERING_BIN=" + bin}, node, "--test", "--test-reporter=spec")
+	// Most of a test is waiting on the server, so run more files at once than
+	// node's default of one per core less one.
+	out := run(t, dir, []string{"GATHERING_BIN=" + bin}, node, "--test", "--test-reporter=spec", "--test-concurrency=4")
 	// The spec reporter ends with "ℹ pass N" and "ℹ fail N".
 	if n := count(out, `(?m)^ℹ pass (\d+)$`); n == 0 {
 		t.Errorf("node --test reported no passing tests")

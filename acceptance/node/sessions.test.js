@@ -32,23 +32,23 @@ scenario('sessions', async (t, server) => {
   }
 
   const uri = 'file:///shared/same.txt';
-  await a.open(uri, 'alpha 😀\n');
-  await b.open(uri, 'beta\n', { version: 7 });
-  // Both edit just after the first line's last character, each in its
-  // own encoding: 😀 ends at byte 10 in utf-8 and unit 8 in utf-16.
+  await a.open(uri, 'alpha 😀 omega\n');
+  await b.open(uri, 'beta 😀 gamma\n', { version: 7 });
+  // Both insert just after the 😀, each in its own encoding: it ends at
+  // byte 10 in utf-8 and at unit 7 in utf-16 ("beta " is one unit shorter).
   await a.notify('textDocument/didChange', {
     textDocument: { uri, version: 2 },
     contentChanges: [{ range: { start: { line: 0, character: 10 }, end: { line: 0, character: 10 } }, text: '!' }],
   });
   await b.notify('textDocument/didChange', {
     textDocument: { uri, version: 8 },
-    contentChanges: [{ range: { start: { line: 0, character: 4 }, end: { line: 0, character: 4 } }, text: '?' }],
+    contentChanges: [{ range: { start: { line: 0, character: 7 }, end: { line: 0, character: 7 } }, text: '?' }],
   });
 
   const da = await a.getDocument(uri);
   const db = await b.getDocument(uri);
-  assert.deepEqual({ text: da.text, version: da.version }, { text: 'alpha 😀!\n', version: 2 }, 'session a sees its own document');
-  assert.deepEqual({ text: db.text, version: db.version }, { text: 'beta?\n', version: 8 }, 'session b sees its own document');
+  assert.deepEqual({ text: da.text, version: da.version }, { text: 'alpha 😀! omega\n', version: 2 }, 'session a sees its own document');
+  assert.deepEqual({ text: db.text, version: db.version }, { text: 'beta 😀? gamma\n', version: 8 }, 'session b sees its own document');
 
   const onlyA = 'file:///shared/only-a.txt';
   await a.open(onlyA, 'mine');
@@ -59,7 +59,7 @@ scenario('sessions', async (t, server) => {
   // Closing in one session leaves the other's document open.
   await a.notify('textDocument/didClose', { textDocument: { uri } });
   await expectError(a.getDocument(uri), NOT_FOUND, 'a document after didClose');
-  assert.equal((await b.getDocument(uri)).text, 'beta?\n', "b's document after a closed its own");
+  assert.equal((await b.getDocument(uri)).text, 'beta 😀? gamma\n', "b's document after a closed its own");
 
   // Projects are shared: created by a, seen and changed by b.
   const root = fs.realpathSync(server.dir);

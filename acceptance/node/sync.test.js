@@ -65,8 +65,8 @@ scenario('sync edge cases', async (t, server) => {
 
     const status = await c.request('gathering/status', {});
     assert.equal(status.session.openDocuments, 2, `${enc}: open documents`);
+    // The process (stdio) or connection (TCP) ends with the test.
     await c.request('shutdown');
     await c.notify('exit');
-    await c.waitClosed();
   }
 });
