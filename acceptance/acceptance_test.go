@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,38 +29,49 @@ func TestAcceptance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("acceptance tests build the binary and run real clients; skipped in -short mode")
 	}
-	bin := buildServer(t)
+	// Built on first use, so that a run whose clients are all missing
+	// skips without building.
+	dir := t.TempDir()
+	build := sync.OnceValues(func() (string, error) { return buildServer(t.Context(), dir) })
+	server := func(t *testing.T) string {
+		t.Helper()
+		bin, err := build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bin
+	}
 
 	t.Run("node", func(t *testing.T) {
 		t.Parallel()
-		runNode(t, bin)
+		runNode(t, server)
 	})
 	for _, transport := range []string{"stdio", "tcp"} {
 		t.Run("nvim/"+transport, func(t *testing.T) {
 			t.Parallel()
-			runNvim(t, bin, transport)
+			runNvim(t, server, transport)
 		})
 	}
 }
 
-// buildServer builds cmd/gathering into a temporary directory.
-func buildServer(t *testing.T) string {
-	t.Helper()
+// buildServer builds cmd/gathering into dir and returns the binary's path.
+func buildServer(ctx context.Context, dir string) (string, error) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Fatalf("the go command is needed to build the server: %v", err)
+		return "", fmt.Errorf("the go command is needed to build the server: %w", err)
 	}
-	bin := filepath.Join(t.TempDir(), "gathering")
+	bin := filepath.Join(dir, "gathering")
 	args := []string{"build", "-o", bin}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
-	cmd := exec.CommandContext(t.Context(), gobin, append(args, "./cmd/gathering")...)
+	args = append(args, "./cmd/gathering")
+	cmd := exec.CommandContext(ctx, gobin, args...)
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %v: %v\n%s", args, err, out)
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
-	return bin
+	return bin, nil
 }
 
 // missing skips the test for want of a client, or fails it in CI, where
@@ -72,10 +84,15 @@ func missing(t *testing.T, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-func runNode(t *testing.T, bin string) {
+func runNode(t *testing.T, server func(*testing.T) string) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		missing(t, "node is not installed (Node 20+ runs acceptance/node)")
+	}
+	if v, err := exec.Command(node, "--version").Output(); err != nil {
+		t.Fatalf("node --version: %v", err)
+	} else if major := nodeMajor(string(v)); major < 20 {
+		missing(t, "node %s is too old; acceptance/node needs Node 20+ (--test-concurrency, a stable node:test)", strings.TrimSpace(string(v)))
 	}
 	dir, err := filepath.Abs("node")
 	if err != nil {
@@ -86,14 +103,14 @@ func runNode(t *testing.T, bin string) {
 	}
 	// Most of a test is waiting on the server, so run more files at once than
 	// node's default of one per core less one.
-	out := run(t, dir, []string{"GATHERING_BIN=" + bin}, node, "--test", "--test-reporter=spec", "--test-concurrency=4")
+	out := run(t, dir, []string{"GATHERING_BIN=" + server(t)}, node, "--test", "--test-reporter=spec", "--test-concurrency=4")
 	// The spec reporter ends with "ℹ pass N" and "ℹ fail N".
 	if n := count(out, `(?m)^ℹ pass (\d+)$`); n == 0 {
 		t.Errorf("node --test reported no passing tests")
 	}
 }
 
-func runNvim(t *testing.T, bin, transport string) {
+func runNvim(t *testing.T, server func(*testing.T) string, transport string) {
 	nvim, err := exec.LookPath("nvim")
 	if err != nil {
 		missing(t, "nvim is not installed (apt-get install neovim)")
@@ -110,7 +127,7 @@ func runNvim(t *testing.T, bin, transport string) {
 	// Keep Neovim's state, cache and LSP log out of the user's home.
 	home := t.TempDir()
 	env := []string{
-		"GATHERING_BIN=" + bin,
+		"GATHERING_BIN=" + server(t),
 		"GATHERING_TRANSPORT=" + transport,
 		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
 		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
@@ -159,6 +176,14 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 		}
 	}
 	return log.output()
+}
+
+// nodeMajor returns the major version in node --version output ("v20.1.0"),
+// or 0.
+func nodeMajor(version string) int {
+	major, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(version), "v"), ".")
+	n, _ := strconv.Atoi(major)
+	return n
 }
 
 // count returns the number captured by the last match of pattern in out,
