@@ -151,7 +151,7 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	// TMPDIR: whatever a client leaves behind goes when the test ends.
-	cmd.Env = append(os.Environ(), append(env, "TMPDIR="+t.TempDir())...)
+	cmd.Env = append(clientEnv(), append(env, "TMPDIR="+t.TempDir())...)
 	log := &logWriter{t: t}
 	cmd.Stdout = log
 	cmd.Stderr = log
@@ -176,6 +176,21 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 		}
 	}
 	return log.output()
+}
+
+// clientEnv is the environment without the server's GATHERING_* settings,
+// which the servers the clients start would otherwise pick up, but with the
+// knobs of the client scripts (GATHERING_SEED, GATHERING_EDITS).
+func clientEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "GATHERING_") && name != "GATHERING_SEED" && name != "GATHERING_EDITS" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }
 
 // nodeMajor returns the major version in node --version output ("v20.1.0"),

@@ -6,7 +6,7 @@
 
 const assert = require('node:assert/strict');
 const rpc = require('vscode-languageserver-protocol/node');
-const { scenario, expectError, withTimeout } = require('./lib/harness');
+const { scenario, expectError, withTimeout, exitOf } = require('./lib/harness');
 
 // serverProcess is the process a SIGTERM for c's session goes to.
 function serverProcess(server, c) {
@@ -25,8 +25,7 @@ async function running(c, ms) {
 }
 
 function exited(proc) {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode ?? proc.signalCode);
-  return withTimeout(new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal))), 15_000, 'the server to exit');
+  return withTimeout(exitOf(proc), 15_000, 'the server to exit');
 }
 
 scenario('drain', async (t, server) => {

@@ -380,4 +380,5 @@ module.exports = {
   mulberry32,
   seed,
   withTimeout,
+  exitOf,
 };
