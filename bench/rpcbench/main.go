@@ -11,6 +11,14 @@
 // request, and the faster (by median) is the one compared, so the peer is
 // the fastest honest echo the library allows.
 //
+// By default both servers run in this process, each behind an os.Pipe
+// pair. With -gathering and -peer they run instead as child processes
+// serving their stdin and stdout (gathering serve --stdio --debug-methods,
+// and bench/stdiopeer), which is how an editor runs a language server: each
+// server then has its own scheduler and heap, and wakes from idle for every
+// request, which the in-process setup hides because the client's activity
+// keeps the shared scheduler's threads awake.
+//
 // Calls are sequential: one request in flight, as an editor waiting on a
 // completion or hover has. Each server gets a warm-up, then the rounds
 // rotate the order of the three servers through every permutation, with a
@@ -27,6 +35,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -59,7 +68,8 @@ type side struct {
 	running *servers.Running
 	method  string
 	samples []time.Duration
-	rounds  []time.Duration // median of each round
+	p50s    []time.Duration // of each round
+	p99s    []time.Duration
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -67,8 +77,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	samples := fs.Int("samples", 24_000, "timed calls per server, over all rounds")
 	rounds := fs.Int("rounds", 6, "rounds; each runs every server once, in rotating order")
 	warmup := fs.Int("warmup", 3_000, "untimed calls per server before the rounds")
+	gathering := fs.String("gathering", "", "run the gathering `binary` as a child process instead of in process (needs -peer)")
+	peerBin := fs.String("peer", "", "run the bench/stdiopeer `binary` as a child process instead of in process (needs -gathering)")
 	out := fs.String("out", "", "append the result rows to this JSON-lines `file`")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run, both servers and the client, to `file`")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (the client, and the servers when in process) to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,6 +94,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *rounds < 1 || *samples < *rounds {
 		return fmt.Errorf("need at least one round and one sample per round")
 	}
+	if (*gathering == "") != (*peerBin == "") {
+		return fmt.Errorf("-gathering and -peer go together")
+	}
 
 	dir, err := os.MkdirTemp("", "rpcbench")
 	if err != nil {
@@ -89,21 +104,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 
-	ours, err := servers.Gathering(ctx, dir)
-	if err != nil {
-		return fmt.Errorf("start gathering: %w", err)
+	setup, start := "in process", inProcess(ctx)
+	if *gathering != "" {
+		setup, start = "child processes", childProcesses(ctx, *gathering, *peerBin)
 	}
-	defer ours.Stop()
-	inline, err := servers.Peer(ctx, false)
-	if err != nil {
-		return fmt.Errorf("start peer: %w", err)
+	var running [3]*servers.Running
+	for i := range running {
+		sub, err := os.MkdirTemp(dir, "server")
+		if err != nil {
+			return err
+		}
+		if running[i], err = start(i, sub); err != nil {
+			return err
+		}
+		defer running[i].Stop()
 	}
-	defer inline.Stop()
-	async, err := servers.Peer(ctx, true)
-	if err != nil {
-		return fmt.Errorf("start peer: %w", err)
-	}
-	defer async.Stop()
+	ours, inline, async := running[0], running[1], running[2]
 	sides := []*side{
 		{name: "gathering", running: ours, method: "gathering/debug/echo"},
 		{name: "peer (inline reply)", running: inline, method: "echo"},
@@ -131,26 +147,29 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			s.samples = append(s.samples, d...)
 			slices.Sort(d)
-			s.rounds = append(s.rounds, report.Quantile(d, 0.5))
+			s.p50s = append(s.p50s, report.Quantile(d, 0.5))
+			s.p99s = append(s.p99s, report.Quantile(d, 0.99))
 		}
 	}
 
-	fmt.Fprintf(stdout, "round trip of %s over OS pipes: %d rounds × %d sequential calls per server after %d warm-up calls (GOMAXPROCS=%d)\n",
-		"a small echo", *rounds, perRound, *warmup, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stdout, "round trip of a small echo over OS pipes, servers %s: %d rounds × %d sequential calls per server after %d warm-up calls (GOMAXPROCS=%d)\n",
+		setup, *rounds, perRound, *warmup, runtime.GOMAXPROCS(0))
 	for _, s := range sides {
 		slices.Sort(s.samples)
-		fmt.Fprintf(stdout, "  %-24s p50 %6.1fµs  p90 %6.1fµs  p99 %6.1fµs  p99.9 %6.1fµs  max %7.1fµs  round p50s %s\n",
-			s.name, q(s, 0.5), q(s, 0.9), q(s, 0.99), q(s, 0.999), q(s, 1), micros(s.rounds))
+		fmt.Fprintf(stdout, "  %-22s p50 %6.1fµs  p90 %6.1fµs  p99 %6.1fµs  p99.9 %7.1fµs  max %8.1fµs\n",
+			s.name, q(s, 0.5), q(s, 0.9), q(s, 0.99), q(s, 0.999), q(s, 1))
+		fmt.Fprintf(stdout, "  %-22s rounds' p50s %s; p99s %s\n", "", micros(s.p50s), micros(s.p99s))
 	}
 	peer := sides[1]
 	if q(sides[2], 0.5) < q(peer, 0.5) {
 		peer = sides[2]
 	}
-	fmt.Fprintf(stdout, "  compared with the faster peer: %s\n\n", peer.name)
+	fmt.Fprintf(stdout, "  compared with the faster peer: %s; gathering over the goroutine-reply peer, which pays the same handoff: p50 %.2f×, p99 %.2f×\n\n",
+		peer.name, q(sides[0], 0.5)/q(sides[2], 0.5), q(sides[0], 0.99)/q(sides[2], 0.99))
 
 	rows := []report.Row{
-		row("p50", q(sides[0], 0.5), q(peer, 0.5)),
-		row("p99", q(sides[0], 0.99), q(peer, 0.99)),
+		row(setup, "p50", q(sides[0], 0.5), q(peer, 0.5)),
+		row(setup, "p99", q(sides[0], 0.99), q(peer, 0.99)),
 	}
 	if err := report.Print(stdout, rows); err != nil {
 		return err
@@ -158,9 +177,35 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return report.Append(*out, rows)
 }
 
-func row(metric string, ours, peer float64) report.Row {
+// startFunc starts server i (0 gathering, 1 the inline peer, 2 the
+// goroutine peer) with dir as its own directory.
+type startFunc func(i int, dir string) (*servers.Running, error)
+
+func inProcess(ctx context.Context) startFunc {
+	return func(i int, dir string) (*servers.Running, error) {
+		if i == 0 {
+			return servers.Gathering(ctx, dir)
+		}
+		return servers.Peer(ctx, i == 2)
+	}
+}
+
+func childProcesses(ctx context.Context, gathering, peer string) startFunc {
+	return func(i int, dir string) (*servers.Running, error) {
+		switch i {
+		case 0:
+			return servers.Process(ctx, dir, gathering, "serve", "--stdio", "--debug-methods", "--database", filepath.Join(dir, "g.db"))
+		case 1:
+			return servers.Process(ctx, dir, peer)
+		default:
+			return servers.Process(ctx, dir, peer, "-async")
+		}
+	}
+}
+
+func row(setup, metric string, ours, peer float64) report.Row {
 	return report.Row{
-		Bench: "echo round trip", Metric: metric, Unit: "µs",
+		Bench: "echo round trip, " + setup, Metric: metric, Unit: "µs",
 		Ours: ours, Peer: peer, HasPeer: true,
 		Target: fmt.Sprintf("≤ %.1f× peer", maxRatio),
 		Met:    ours <= maxRatio*peer,
@@ -178,7 +223,7 @@ func micros(ds []time.Duration) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%.1f", report.Micros(d))
+		fmt.Fprintf(&b, "%.0f", report.Micros(d))
 	}
 	return b.String()
 }

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/bench/internal/report"
+	"github.com/gathering-dev/gathering/bench/internal/servers"
 	"github.com/gathering-dev/gathering/bench/internal/wire"
 )
 
@@ -181,7 +182,7 @@ func (b *binary) start(ctx context.Context, tmp string, idle time.Duration) (tim
 	defer stderr.Close()
 
 	cmd := exec.CommandContext(ctx, b.path, b.args(dir)...)
-	cmd.Env = environ(dir)
+	cmd.Env = servers.Environ(dir)
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -191,7 +192,7 @@ func (b *binary) start(ctx context.Context, tmp string, idle time.Duration) (tim
 	if err != nil {
 		return 0, 0, err
 	}
-	c := wire.NewClient(pipes{stdout, stdin})
+	c := wire.NewClient(servers.Pipes{ReadCloser: stdout, WriteCloser: stdin})
 
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -238,30 +239,6 @@ func (b *binary) start(ctx context.Context, tmp string, idle time.Duration) (tim
 		return fail(errors.New("still running 10s after exit"))
 	}
 	return elapsed, rss, nil
-}
-
-// pipes joins a child's stdout and stdin into one stream.
-type pipes struct {
-	io.ReadCloser
-	io.WriteCloser
-}
-
-func (p pipes) Close() error {
-	return errors.Join(p.WriteCloser.Close(), p.ReadCloser.Close())
-}
-
-// environ returns the environment for a run in dir: the caller's, without
-// gathering's settings, and with the user's config and data directories
-// moved into dir so that no settings file or store of the user's is read.
-func environ(dir string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "GATHERING_") || strings.HasPrefix(kv, "XDG_CONFIG_HOME=") || strings.HasPrefix(kv, "XDG_DATA_HOME=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
 }
 
 // vmRSS reads the resident set size of process pid from /proc.

@@ -2,8 +2,9 @@
 // github.com/sourcegraph/jsonrpc2 server of package peer, serving one client
 // on stdin/stdout as an editor spawns a language server. It answers
 // initialize with empty capabilities, echoes other requests, and exits on
-// the exit notification or at the end of stdin. Arguments are ignored, so it
-// can be started with the same ones as gathering.
+// the exit notification or at the end of stdin. With -async it replies from
+// a goroutine per request, as gathering does, instead of on its read
+// goroutine.
 //
 // It is what a Go language server on gathering's JSON-RPC library costs to
 // start and to keep idle before it does anything of its own: the runtime,
@@ -12,6 +13,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"io"
 	"os"
 	"sync"
@@ -20,14 +22,21 @@ import (
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Stdin, os.Stdout))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run serves until exit (code 0) or the end of the stream (code 1).
-func run(ctx context.Context, stdin io.ReadCloser, stdout io.WriteCloser) int {
+func run(ctx context.Context, args []string, stdin io.ReadCloser, stdout io.WriteCloser, stderr io.Writer) int {
+	fs := flag.NewFlagSet("stdiopeer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	async := fs.Bool("async", false, "reply from a goroutine per request")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
 	exited := make(chan struct{})
 	var once sync.Once
 	conn := peer.Serve(ctx, stdio{stdin, stdout}, &peer.Handler{
+		Async:  *async,
 		OnExit: func() { once.Do(func() { close(exited) }) },
 	})
 	select {

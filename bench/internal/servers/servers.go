@@ -1,6 +1,8 @@
-// Package servers starts the two servers every benchmark compares, in
-// process and over OS pipes: gathering's own session (server.ServeConn on a
-// real SQLite store) and the peer of package peer.
+// Package servers starts the two servers every benchmark compares over OS
+// pipes: gathering's own session (server.ServeConn on a real SQLite store)
+// and the peer of package peer. Either runs in the benchmark's process, or
+// as a child process serving its stdin and stdout, as an editor starts a
+// language server.
 package servers
 
 import (
@@ -8,7 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/gathering-dev/gathering/bench/internal/peer"
 	"github.com/gathering-dev/gathering/bench/internal/wire"
@@ -91,4 +97,82 @@ func start(rwc io.ReadWriteCloser, stop func() error) (*Running, error) {
 		return nil, fmt.Errorf("initialize: %w", err)
 	}
 	return r, nil
+}
+
+// Process starts the binary at path with args as a child process that
+// serves LSP on its stdin and stdout, in the environment [Environ] gives
+// for dir, with its stderr in dir/stderr. Stop closes its stdin and waits
+// for it to exit, killing it after ten seconds.
+func Process(ctx context.Context, dir, path string, args ...string) (*Running, error) {
+	stderr, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = Environ(dir)
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		stderr.Close()
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		stderr.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		stderr.Close()
+		return nil, fmt.Errorf("start %s: %w", path, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		stderr.Close()
+		close(exited)
+	}()
+	rwc := Pipes{stdout, stdin}
+	stop := func() error {
+		err := rwc.Close()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+			err = errors.Join(err, fmt.Errorf("%s still ran 10s after its stdin closed", path))
+		}
+		return err
+	}
+	r, err := start(rwc, stop)
+	if err != nil {
+		log, _ := os.ReadFile(stderr.Name())
+		return nil, fmt.Errorf("%w\n%s's stderr:\n%s", err, path, log)
+	}
+	return r, nil
+}
+
+// Pipes joins a child process's stdout and stdin into one stream.
+type Pipes struct {
+	io.ReadCloser  // the child's stdout
+	io.WriteCloser // the child's stdin
+}
+
+// Close closes both pipes.
+func (p Pipes) Close() error {
+	return errors.Join(p.WriteCloser.Close(), p.ReadCloser.Close())
+}
+
+// Environ returns the environment for a child server run in dir: the
+// caller's, without gathering's settings (GATHERING_*), and with the user's
+// config and data directories moved into dir, so that no settings file or
+// store of the user's is read.
+func Environ(dir string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GATHERING_") || strings.HasPrefix(kv, "XDG_CONFIG_HOME=") || strings.HasPrefix(kv, "XDG_DATA_HOME=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
 }
