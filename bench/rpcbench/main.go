@@ -14,10 +14,13 @@
 // By default both servers run in this process, each behind an os.Pipe
 // pair. With -gathering and -peer they run instead as child processes
 // serving their stdin and stdout (gathering serve --stdio --debug-methods,
-// and bench/stdiopeer), which is how an editor runs a language server: each
-// server then has its own scheduler and heap, and wakes from idle for every
-// request, which the in-process setup hides because the client's activity
-// keeps the shared scheduler's threads awake.
+// and bench/stdiopeer, the latter with -async for the goroutine variant),
+// which is how an editor runs a language server: each server has its own
+// scheduler and heap, reads a blocking stdin, and lets its threads sleep
+// between requests. Handing a request to another goroutine then costs a
+// thread wake-up, which the in-process setup, whose client keeps the one
+// shared scheduler busy, largely hides. The forced GCs below are then the
+// client's only.
 //
 // Calls are sequential: one request in flight, as an editor waiting on a
 // completion or hover has. Each server gets a warm-up, then the rounds
