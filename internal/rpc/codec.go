@@ -49,6 +49,10 @@ type rejection struct {
 type codec struct {
 	max     int64
 	pending *rejection
+	// params holds, when paramsSet, the params of the request ReadObject
+	// last returned, exactly as sent; see takeParams.
+	params    json.RawMessage
+	paramsSet bool
 }
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -72,6 +76,7 @@ func (c *codec) WriteObject(w io.Writer, obj any) error {
 
 // ReadObject implements jsonrpc2.ObjectCodec.
 func (c *codec) ReadObject(r *bufio.Reader, v any) error {
+	c.params, c.paramsSet = nil, false
 	length, err := readHeader(r)
 	if err != nil {
 		return err
@@ -105,6 +110,16 @@ func (c *codec) ReadObject(r *bufio.Reader, v any) error {
 	if _, err := io.ReadFull(r, body); err != nil {
 		return fmt.Errorf("read frame body: %w", err)
 	}
+	if envelope, params, ok := splitRequest(body); ok {
+		// jsonrpc2 would decode params into a map[string]any and marshal
+		// them back, which is most of the cost of a didChange; let it
+		// decode only the envelope and keep the params as sent.
+		if err := json.Unmarshal(envelope, v); err == nil {
+			c.params, c.paramsSet = params, true
+			return nil
+		}
+		resetValue(v)
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		resetValue(v)
 		if !json.Valid(body) {
@@ -113,6 +128,37 @@ func (c *codec) ReadObject(r *bufio.Reader, v any) error {
 		return c.reject(v, findID(body), protocol.Errorf(protocol.ErrInvalidRequest, "not a JSON-RPC 2.0 message: %v", err))
 	}
 	return nil
+}
+
+// splitRequest decodes body once as a request or notification and returns
+// its envelope without params, and a copy of the params (nil when absent)
+// as sent. ok is false for anything else (responses, batches, invalid
+// messages), which the caller decodes in full as before.
+func splitRequest(body []byte) (envelope, params json.RawMessage, ok bool) {
+	var env struct {
+		ID     json.RawMessage `json:"id"`
+		Method json.RawMessage `json:"method"`
+		Params json.RawMessage `json:"params"`
+	}
+	if json.Unmarshal(body, &env) != nil || len(env.Method) == 0 || env.Method[0] != '"' {
+		return nil, nil, false
+	}
+	envelope = append(envelope, `{"jsonrpc":"2.0","method":`...)
+	envelope = append(envelope, env.Method...)
+	if env.ID != nil {
+		envelope = append(envelope, `,"id":`...)
+		envelope = append(envelope, env.ID...)
+	}
+	// json.RawMessage fields are copies, so params outlive the pooled body.
+	return append(envelope, '}'), env.Params, true
+}
+
+// takeParams returns the params of the request ReadObject last returned,
+// if it kept them aside, and forgets them.
+func (c *codec) takeParams() (json.RawMessage, bool) {
+	p, ok := c.params, c.paramsSet
+	c.params, c.paramsSet = nil, false
+	return p, ok
 }
 
 // reject records r and fills v with the placeholder message.

@@ -93,7 +93,11 @@ func NewConn(ctx context.Context, rwc io.ReadWriteCloser, h Handler, opt *Option
 			}
 		}
 		req := &Request{Method: r.Method, ID: ID{r.ID}, Notif: r.Notif}
-		if r.Params != nil {
+		// The codec kept the params of this very message aside: jsonrpc2
+		// hands each message to this handler before it reads the next.
+		if p, ok := c.codec.takeParams(); ok {
+			req.Params = p
+		} else if r.Params != nil {
 			req.Params = *r.Params
 		}
 		h.Handle(ctx, c, req)

@@ -200,3 +200,36 @@ func TestPeekID(t *testing.T) {
 		}
 	}
 }
+
+// capture records the params of each request it sees.
+type capture chan json.RawMessage
+
+func (c capture) Handle(ctx context.Context, conn *Conn, r *Request) {
+	c <- r.Params
+	go conn.Reply(ctx, r.ID, nil)
+}
+
+func TestParamsArriveAsSent(t *testing.T) {
+	server, client := net.Pipe()
+	got := make(capture, 4)
+	c := NewConn(t.Context(), server, got, nil)
+	c.Start()
+	t.Cleanup(func() { c.Close(); client.Close() })
+	go io.Copy(io.Discard, client)
+	for _, params := range []string{
+		`{"z":1,"a":"<b>&amp;","n":1.50}`,
+		`[3, 2,1]`,
+		`"text"`,
+	} {
+		h, b := frame(`{"jsonrpc":"2.0","id":1,"method":"x","params":` + params + `}`)
+		write(t, client, h, b)
+		if p := <-got; string(p) != params {
+			t.Errorf("params = %s, want them as sent: %s", p, params)
+		}
+	}
+	h, b := frame(`{"jsonrpc":"2.0","method":"n"}`)
+	write(t, client, h, b)
+	if p := <-got; p != nil {
+		t.Errorf("absent params = %s, want nil", p)
+	}
+}
