@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"store/":             {"store", "store/internal/", "internal/testenv"},
 	"workspace":          {"store", "protocol"},
 	"workspace/document": {},
+	"workspace/git":      {},
 	"plugins/sandbox":    {},
 	"server":             {"protocol", "protocol/lsp", "internal/rpc", "workspace", "workspace/document", "store"},
 	"cmd/gathering":      {"*"},
