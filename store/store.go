@@ -74,6 +74,9 @@ type ListOptions struct {
 	// Limit is the page size: 0 means [DefaultListLimit], values above
 	// [MaxListLimit] are clamped to it, and negative values are invalid.
 	Limit int
+	// MemberOf, when not empty, restricts [Store.ListProjects] to the
+	// projects the user with this ID is a member of. Other lists ignore it.
+	MemberOf string
 }
 
 // MigrationStatus reports a database's schema version.
@@ -139,6 +142,9 @@ type Store interface {
 	// the project unchanged.
 	UpdateProject(ctx context.Context, id string, u ProjectUpdate) (Project, error)
 
-	// DeleteProject removes the project, or returns [ErrNotFound].
+	// DeleteProject removes the project and its memberships, or returns
+	// [ErrNotFound].
 	DeleteProject(ctx context.Context, id string) error
+
+	AuthStore
 }

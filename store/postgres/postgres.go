@@ -121,6 +121,7 @@ func (s *Store) Close() error {
 // SQLSTATE codes the store translates.
 const (
 	uniqueViolation      = "23505"
+	foreignKeyViolation  = "23503"
 	checkViolation       = "23514"
 	notNullViolation     = "23502"
 	characterNotInRepert = "22021" // invalid UTF-8 or a NUL byte in text
@@ -129,7 +130,8 @@ const (
 
 // translate turns an error from pgx or Postgres into the store's terms,
 // prefixed by op: a missing row becomes [store.ErrNotFound], a unique
-// violation [store.ErrConflict], other constraint and encoding failures
+// violation [store.ErrConflict], a reference to a missing record
+// [store.ErrNotFound], other constraint and encoding failures
 // [store.ErrInvalid], and a failure after ctx is done carries ctx's error.
 func translate(ctx context.Context, op string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -142,6 +144,8 @@ func translate(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("%s: %w: %s", op, store.ErrConflict, pe.Message)
 		case checkViolation, notNullViolation, characterNotInRepert, untranslatableChar:
 			return fmt.Errorf("%s: %w: %s", op, store.ErrInvalid, pe.Message)
+		case foreignKeyViolation: // a reference to a record that does not exist
+			return fmt.Errorf("%s: %w: %s", op, store.ErrNotFound, pe.Message)
 		}
 	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {

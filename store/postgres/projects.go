@@ -74,8 +74,20 @@ func (s *Store) ListProjects(ctx context.Context, opt store.ListOptions) ([]stor
 	if err != nil {
 		return nil, "", fmt.Errorf("list projects: %w", err)
 	}
-	rows, err := s.pool.Query(ctx,
-		"SELECT "+projectColumns+" FROM projects WHERE id > $1 ORDER BY id LIMIT $2", r.After, r.Limit+1)
+	var rows pgx.Rows
+	if opt.MemberOf == "" {
+		rows, err = s.pool.Query(ctx,
+			"SELECT "+projectColumns+" FROM projects WHERE id > $1 ORDER BY id LIMIT $2", r.After, r.Limit+1)
+	} else {
+		uid, ok := record.ParseID(opt.MemberOf)
+		if !ok {
+			return nil, "", nil // no user, no memberships
+		}
+		rows, err = s.pool.Query(ctx,
+			`SELECT `+projectColumns+` FROM projects p
+			  WHERE id > $1 AND EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = $2)
+			  ORDER BY id LIMIT $3`, r.After, uid, r.Limit+1)
+	}
 	if err != nil {
 		return nil, "", translate(ctx, "list projects", err)
 	}

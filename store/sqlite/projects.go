@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -63,8 +64,20 @@ func (s *Store) ListProjects(ctx context.Context, opt store.ListOptions) ([]stor
 	if err != nil {
 		return nil, "", fmt.Errorf("list projects: %w", err)
 	}
-	rows, err := s.reader.QueryContext(ctx,
-		"SELECT "+projectColumns+" FROM projects WHERE id > ? ORDER BY id LIMIT ?", r.After, r.Limit+1)
+	var rows *sql.Rows
+	if opt.MemberOf == "" {
+		rows, err = s.reader.QueryContext(ctx,
+			"SELECT "+projectColumns+" FROM projects WHERE id > ? ORDER BY id LIMIT ?", r.After, r.Limit+1)
+	} else {
+		uid, ok := record.ParseID(opt.MemberOf)
+		if !ok {
+			return nil, "", nil // no user, no memberships
+		}
+		rows, err = s.reader.QueryContext(ctx,
+			`SELECT `+projectColumns+` FROM projects
+			  WHERE id > ? AND id IN (SELECT project_id FROM project_members WHERE user_id = ?)
+			  ORDER BY id LIMIT ?`, r.After, uid, r.Limit+1)
+	}
 	if err != nil {
 		return nil, "", translate(ctx, "list projects", err)
 	}

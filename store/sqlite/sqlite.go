@@ -189,7 +189,8 @@ func (s *Store) Close() error {
 
 // translate turns an error from database/sql or SQLite into the store's
 // terms, prefixed by op: constraint failures become [store.ErrConflict] or
-// [store.ErrInvalid], a missing row [store.ErrNotFound], and a failure after
+// [store.ErrInvalid], a missing row or a reference to one [store.ErrNotFound],
+// and a failure after
 // ctx is done carries ctx's error.
 func translate(ctx context.Context, op string, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
@@ -202,6 +203,9 @@ func translate(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("%s: %w: %s", op, store.ErrConflict, se.Error())
 		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_DATATYPE:
 			return fmt.Errorf("%s: %w: %s", op, store.ErrInvalid, se.Error())
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			// A reference to a record that does not exist.
+			return fmt.Errorf("%s: %w: %s", op, store.ErrNotFound, se.Error())
 		}
 	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {

@@ -52,6 +52,12 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 			test.run(t, open)
 		})
 	}
+	for _, test := range authTests {
+		t.Run(test.name, func(t *testing.T) {
+			t.Parallel()
+			test.run(t, open)
+		})
+	}
 }
 
 // setup opens a store and migrates it.

@@ -55,9 +55,15 @@ func Cursor(id string) string {
 // Finish cuts rows, fetched with a limit one higher than r.Limit, to the page
 // and returns the cursor for the next page, or "" if rows held no more.
 func Finish(r Request, rows []store.Project) ([]store.Project, string) {
+	return FinishBy(r, rows, func(p store.Project) string { return p.ID })
+}
+
+// FinishBy is [Finish] for records of any kind whose canonical UUID id
+// returns.
+func FinishBy[T any](r Request, rows []T, id func(T) string) ([]T, string) {
 	if len(rows) <= r.Limit {
 		return rows, ""
 	}
 	rows = rows[:r.Limit]
-	return rows, Cursor(rows[len(rows)-1].ID)
+	return rows, Cursor(id(rows[len(rows)-1]))
 }

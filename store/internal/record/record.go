@@ -40,22 +40,22 @@ func ParseID(id string) (string, bool) {
 // CheckProject returns [store.ErrInvalid] unless p's Name and Root can be
 // stored.
 func CheckProject(p store.Project) error {
-	if err := checkText("name", p.Name); err != nil {
+	if err := checkText("project name", p.Name); err != nil {
 		return err
 	}
-	return checkText("root", p.Root)
+	return checkText("project root", p.Root)
 }
 
 // CheckUpdate returns [store.ErrInvalid] unless every field u sets can be
 // stored.
 func CheckUpdate(u store.ProjectUpdate) error {
 	if u.Name != nil {
-		if err := checkText("name", *u.Name); err != nil {
+		if err := checkText("project name", *u.Name); err != nil {
 			return err
 		}
 	}
 	if u.Root != nil {
-		return checkText("root", *u.Root)
+		return checkText("project root", *u.Root)
 	}
 	return nil
 }
@@ -66,11 +66,11 @@ func CheckUpdate(u store.ProjectUpdate) error {
 func checkText(field, v string) error {
 	switch {
 	case v == "":
-		return fmt.Errorf("project %s is empty: %w", field, store.ErrInvalid)
+		return fmt.Errorf("%s is empty: %w", field, store.ErrInvalid)
 	case strings.IndexByte(v, 0) >= 0:
-		return fmt.Errorf("project %s holds a NUL byte: %w", field, store.ErrInvalid)
+		return fmt.Errorf("%s holds a NUL byte: %w", field, store.ErrInvalid)
 	case !utf8.ValidString(v):
-		return fmt.Errorf("project %s is not valid UTF-8: %w", field, store.ErrInvalid)
+		return fmt.Errorf("%s is not valid UTF-8: %w", field, store.ErrInvalid)
 	}
 	return nil
 }
