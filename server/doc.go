@@ -8,6 +8,9 @@
 // request takes an immutable snapshot of the session's documents there too,
 // then runs on its own goroutine, so a request sees exactly the edits that
 // preceded it on the wire while slow requests overlap (research/lsp.md §2.3).
+// The few methods that never block and answer in microseconds (status,
+// debug/echo) run inline instead: the hand-off to another thread would cost
+// more than the method.
 //
 // # Lifecycle
 //

@@ -340,7 +340,9 @@ func TestTooManyInFlight(t *testing.T) {
 		wg.Go(func() { c.call(protocol.MethodDebugSleep, protocol.DebugSleepParams{MS: 2000}, nil) })
 	}
 	waitFor(t, func() bool { return inflight(srv) == 2 })
-	wantCode(t, c.call(protocol.MethodDebugEcho, protocol.DebugEchoParams{}, nil), protocol.CodeRequestFailed, protocol.TooManyInFlight)
+	wantCode(t, c.call(protocol.MethodDebugSleep, protocol.DebugSleepParams{MS: 0}, nil), protocol.CodeRequestFailed, protocol.TooManyInFlight)
+	// Inline methods hold no slot, so status still answers.
+	c.mustCall(protocol.MethodStatus, nil, nil)
 	wg.Wait()
 }
 

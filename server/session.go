@@ -185,6 +185,12 @@ func (s *Session) handleRequest(ctx context.Context, r *rpc.Request) {
 		s.replyError(ctx, r.ID, protocol.ErrShuttingDown)
 		return
 	}
+	if m.inline {
+		defer s.srv.end()
+		snap := s.docs.Snapshot()
+		s.answer(ctx, ctx, m, &snap, r)
+		return
+	}
 	key := r.ID.String()
 	rctx, cancel := context.WithCancel(ctx)
 	s.mu.Lock()
@@ -213,21 +219,26 @@ func (s *Session) handleRequest(ctx context.Context, r *rpc.Request) {
 			s.mu.Unlock()
 			cancel()
 		}()
-		start := time.Now()
-		res, err := s.call(rctx, m, &snap, r.Params)
-		if s.log.Enabled(rctx, slog.LevelDebug) {
-			s.log.Debug("request", slog.String("method", r.Method), slog.String("id", key), slog.Duration("took", time.Since(start)), slog.Any("error", err))
-		}
-		replyCtx := context.WithoutCancel(rctx)
-		if err != nil {
-			if rctx.Err() != nil && !errors.Is(err, protocol.ErrInvalidParams) {
-				err = fmt.Errorf("%s: %w", r.Method, protocol.ErrRequestCancelled)
-			}
-			s.replyError(replyCtx, r.ID, err)
-			return
-		}
-		s.reply(replyCtx, r.ID, res)
+		s.answer(rctx, context.WithoutCancel(rctx), m, &snap, r)
 	}()
+}
+
+// answer runs a request and replies: -32800 when ctx was cancelled and the
+// handler gave up. Replies go out on replyCtx, which outlives cancellation.
+func (s *Session) answer(ctx, replyCtx context.Context, m *method, snap *document.Snapshot, r *rpc.Request) {
+	start := time.Now()
+	res, err := s.call(ctx, m, snap, r.Params)
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("request", slog.String("method", r.Method), slog.String("id", r.ID.String()), slog.Duration("took", time.Since(start)), slog.Any("error", err))
+	}
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, protocol.ErrInvalidParams) {
+			err = fmt.Errorf("%s: %w", r.Method, protocol.ErrRequestCancelled)
+		}
+		s.replyError(replyCtx, r.ID, err)
+		return
+	}
+	s.reply(replyCtx, r.ID, res)
 }
 
 // call runs a request handler, turning a panic into an internal error.

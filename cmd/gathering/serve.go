@@ -106,6 +106,8 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 // the session's (0 after shutdown and exit, 1 otherwise), or, on a signal,
 // 0 when the drain finished in time and 1 when it did not.
 func serveStdio(ctx context.Context, srv *server.Server, owner server.Principal, c *config, stdin io.Reader, stdout io.Writer, log *slog.Logger) int {
+	stdin, stdout, restore := pollable(stdin, stdout)
+	defer restore()
 	done := make(chan int, 1)
 	go func() {
 		done <- srv.ServeConn(context.WithoutCancel(ctx), stdio{stdin, stdout}, "stdio", owner)

@@ -59,7 +59,15 @@ var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b
 
 // WriteObject implements jsonrpc2.ObjectCodec.
 func (c *codec) WriteObject(w io.Writer, obj any) error {
-	data, err := json.Marshal(obj)
+	var data []byte
+	var err error
+	if m, ok := obj.(json.Marshaler); ok {
+		// jsonrpc2's messages marshal themselves; json.Marshal would only
+		// scan and compact their output once more.
+		data, err = m.MarshalJSON()
+	} else {
+		data, err = json.Marshal(obj)
+	}
 	if err != nil {
 		return err
 	}
