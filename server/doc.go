@@ -24,6 +24,11 @@
 // # Access
 //
 // Every method names the [access] it needs and the session's [Principal] must
-// hold it. Stdio sessions act as the local owner, and so, until accounts
-// exist, do TCP sessions, which the command line only allows on loopback.
+// hold it; a method whose params implement [protocol.ProjectScoped] also
+// needs membership of the project they name (admins and the local owner
+// have it everywhere). Stdio sessions act as the local owner. TCP sessions
+// start with no principal and get one from a token in initialize's
+// initializationOptions or from gathering/auth/login, through
+// [Config.Auth]; each request rechecks the token (cached, see package auth)
+// and is rate limited per connection and per user.
 package server

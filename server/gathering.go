@@ -45,7 +45,11 @@ func (s *Session) projectList(ctx context.Context, _ *document.Snapshot, p *prot
 	if p.Limit < 0 {
 		return nil, protocol.Errorf(protocol.ErrInvalidParams, "limit must not be negative")
 	}
-	ps, next, err := s.srv.projects.List(ctx, store.ListOptions{After: p.After, Limit: p.Limit})
+	opt := store.ListOptions{After: p.After, Limit: p.Limit}
+	if who, _ := s.who(); !who.allProjects() {
+		opt.MemberOf = who.UserID // only the projects the caller is a member of
+	}
+	ps, next, err := s.srv.projects.List(ctx, opt)
 	if err != nil {
 		return nil, storeError(err)
 	}

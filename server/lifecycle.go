@@ -85,6 +85,16 @@ func chooseEncoding(offered []string) document.Encoding {
 // addFolders makes each workspace folder a project. A folder that cannot
 // become one is reported to the user and skipped; the session goes on.
 func (s *Session) addFolders(ctx context.Context, uris, names []string) {
+	if p, _ := s.who(); !p.allProjects() && len(uris) > 0 {
+		// A folder names a directory of the server's machine; making it a
+		// project is an admin's decision, as gathering/project/create is.
+		s.log.Info("workspace folders not made projects for a non-admin", slog.Int("folders", len(uris)))
+		s.notify(ctx, lsp.MethodShowMessage, lsp.ShowMessageParams{
+			Type:    lsp.MessageInfo,
+			Message: "gathering: workspace folders become projects only for admins; ask one to add you to the project",
+		})
+		return
+	}
 	for i, uri := range uris {
 		if _, err := s.srv.projects.EnsureFolder(ctx, uri, names[i]); err != nil {
 			s.log.Warn("workspace folder is not a project", slog.String("uri", uri), slog.Any("error", err))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/protocol/lsp"
@@ -20,6 +21,8 @@ type method struct {
 	// handing those to another thread costs more than they do (rpcbench
 	// measured the hand-off at about 25 µs of a 48 µs round trip).
 	inline bool
+	// params is the type params decode into; nil for notifications.
+	params reflect.Type
 	// handle runs the method. snap is nil for notifications, which run
 	// inline and may change the session's documents.
 	handle func(ctx context.Context, s *Session, snap *document.Snapshot, params json.RawMessage) (any, error)
@@ -45,10 +48,13 @@ func methodTable(debugMethods bool) map[string]*method {
 		request(protocol.MethodDocumentGet, accessAny, (*Session).documentGet),
 		request(protocol.MethodProjectList, accessRead, (*Session).projectList),
 		request(protocol.MethodProjectGet, accessRead, (*Session).projectGet),
-		request(protocol.MethodProjectCreate, accessWrite, (*Session).projectCreate),
-		request(protocol.MethodProjectUpdate, accessWrite, (*Session).projectUpdate),
-		request(protocol.MethodProjectDelete, accessWrite, (*Session).projectDelete),
+		// A project's root is a directory of the server's machine: only
+		// admins (and the local owner) choose one.
+		request(protocol.MethodProjectCreate, accessAdmin, (*Session).projectCreate),
+		request(protocol.MethodProjectUpdate, accessAdmin, (*Session).projectUpdate),
+		request(protocol.MethodProjectDelete, accessAdmin, (*Session).projectDelete),
 	}
+	ms = append(ms, authMethods()...)
 	if debugMethods {
 		ms = append(ms,
 			inline(request(protocol.MethodDebugEcho, accessLocal, (*Session).debugEcho)),
@@ -64,15 +70,23 @@ func methodTable(debugMethods bool) map[string]*method {
 
 // request makes a table entry for a request whose params decode into P.
 // gathering/* params are decoded strictly: an unknown field is an error, so
-// a misspelt parameter is reported instead of silently ignored.
+// a misspelt parameter is reported instead of silently ignored. When *P
+// implements [protocol.ProjectScoped], the caller must be a member of the
+// project it names before fn runs.
 func request[P, R any](name string, a access, fn func(*Session, context.Context, *document.Snapshot, *P) (R, error)) *method {
 	return &method{
 		name:   name,
 		access: a,
+		params: reflect.TypeFor[P](),
 		handle: func(ctx context.Context, s *Session, snap *document.Snapshot, raw json.RawMessage) (any, error) {
 			p := new(P)
 			if err := decodeStrict(raw, p); err != nil {
 				return nil, protocol.Errorf(protocol.ErrInvalidParams, "%s: %v", name, err)
+			}
+			if scoped, ok := any(p).(protocol.ProjectScoped); ok {
+				if err := s.mayProject(ctx, name, scoped.ProjectScope()); err != nil {
+					return nil, err
+				}
 			}
 			return fn(s, ctx, snap, p)
 		},

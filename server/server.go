@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gathering-dev/gathering/auth"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/store"
 )
@@ -58,6 +59,19 @@ type Config struct {
 	MaxSessions int
 	// DebugMethods enables gathering/debug/*.
 	DebugMethods bool
+	// Auth authenticates TCP sessions and serves the accounts, tokens,
+	// audit and membership methods. nil means no accounts: sessions that
+	// start unauthenticated can then do nothing.
+	Auth *auth.Service
+	// RequestRate and RequestBurst limit the requests of one connection that
+	// is not the local owner's (default 200/s, bursts of 400);
+	// UserRequestRate and UserRequestBurst those of one user over all its
+	// connections to this instance (default 400/s, bursts of 800); and
+	// LoginRate and LoginBurst the logins of one connection (default 1/s,
+	// bursts of 5). Over-limit requests answer rate_limited with
+	// data.retryAfterMs. A negative rate means no limit.
+	RequestRate, UserRequestRate, LoginRate    float64
+	RequestBurst, UserRequestBurst, LoginBurst int
 }
 
 // Server holds what every session shares. Its methods are safe for
@@ -68,6 +82,8 @@ type Server struct {
 	projects  Projects
 	startedAt time.Time
 	methods   map[string]*method
+	// Request limits, keyed by session ID, user ID and session ID.
+	connLimit, userLimit, loginLimit *auth.Limiter
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -103,6 +119,9 @@ func New(p Projects, cfg *Config) *Server {
 	}
 	s.log = c.Logger
 	s.methods = methodTable(c.DebugMethods)
+	s.connLimit = auth.NewLimiter(orDefault(c.RequestRate, 200), orDefault(c.RequestBurst, 400))
+	s.userLimit = auth.NewLimiter(orDefault(c.UserRequestRate, 400), orDefault(c.UserRequestBurst, 800))
+	s.loginLimit = auth.NewLimiter(orDefault(c.LoginRate, 1), orDefault(c.LoginBurst, 5))
 	return s
 }
 
@@ -111,6 +130,9 @@ func New(p Projects, cfg *Config) *Server {
 // otherwise. transport names the connection kind in logs and status.
 func (s *Server) ServeConn(ctx context.Context, rwc io.ReadWriteCloser, transport string, p Principal) int {
 	sess := newSession(s, transport, p)
+	if ra, ok := rwc.(interface{ RemoteAddr() net.Addr }); ok && ra.RemoteAddr() != nil {
+		sess.remote = ra.RemoteAddr().String()
+	}
 	if !s.add(sess) {
 		rwc.Close()
 		return 1
@@ -119,8 +141,9 @@ func (s *Server) ServeConn(ctx context.Context, rwc io.ReadWriteCloser, transpor
 	return sess.run(ctx, rwc)
 }
 
-// Serve accepts TCP clients on ln, each its own session, until ctx is done
-// or ln is closed. It closes ln before returning.
+// Serve accepts TCP clients on ln, each its own session acting for p, until
+// ctx is done or ln is closed. It closes ln before returning. Pass the zero
+// Principal to make every client authenticate (see [Config.Auth]).
 func (s *Server) Serve(ctx context.Context, ln net.Listener, p Principal) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
@@ -210,6 +233,8 @@ func (s *Server) remove(sess *Session) {
 	s.mu.Lock()
 	delete(s.sessions, sess)
 	s.mu.Unlock()
+	s.connLimit.Forget(sess.id)
+	s.loginLimit.Forget(sess.id)
 }
 
 func (s *Server) sessionCount() int {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gathering-dev/gathering/auth"
 	"github.com/gathering-dev/gathering/internal/rpc"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/protocol/lsp"
@@ -32,17 +33,22 @@ type Session struct {
 	srv       *Server
 	id        string
 	transport string
-	principal Principal
 	log       *slog.Logger
 	docs      *document.Store
 	conn      *rpc.Conn
+	// remote is the client's network address, "" for stdio and pipes.
+	remote string
 
-	mu       sync.Mutex
-	state    state
-	encoding document.Encoding
-	inflight map[string]context.CancelFunc // by request id
-	exitCode int
-	exited   chan struct{}
+	mu sync.Mutex
+	// principal and token change when the session logs in or out; read
+	// them through who.
+	principal Principal
+	token     *auth.TokenHash // the token the session authenticated with, if any
+	state     state
+	encoding  document.Encoding
+	inflight  map[string]context.CancelFunc // by request id
+	exitCode  int
+	exited    chan struct{}
 }
 
 func newSession(s *Server, transport string, p Principal) *Session {
@@ -123,7 +129,7 @@ func (s *Session) handleNotification(ctx context.Context, r *rpc.Request) {
 		s.log.Debug("ignored unknown notification", slog.String("method", r.Method))
 		return
 	}
-	if err := s.principal.may(m.access); err != nil {
+	if err := s.authorize(ctx, m, false); err != nil {
 		s.log.Warn("denied notification", slog.String("method", r.Method), slog.Any("error", err))
 		return
 	}
@@ -145,6 +151,10 @@ func (s *Session) handleRequest(ctx context.Context, r *rpc.Request) {
 		}
 		// Inline: nothing may be read before the answer, and the client
 		// sends nothing else until it has it.
+		if err := s.authenticateInitialize(ctx, r.Params); err != nil {
+			s.replyError(ctx, r.ID, err)
+			return
+		}
 		res, err := s.initialize(ctx, r.Params)
 		if err != nil {
 			s.replyError(ctx, r.ID, err)
@@ -174,7 +184,7 @@ func (s *Session) handleRequest(ctx context.Context, r *rpc.Request) {
 		s.replyError(ctx, r.ID, protocol.Errorf(protocol.ErrMethodNotFound, "%s", r.Method))
 		return
 	}
-	if err := s.principal.may(m.access); err != nil {
+	if err := s.authorize(ctx, m, true); err != nil {
 		s.replyError(ctx, r.ID, fmt.Errorf("%s: %w", r.Method, err))
 		return
 	}

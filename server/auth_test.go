@@ -1,0 +1,356 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gathering-dev/gathering/auth"
+	"github.com/gathering-dev/gathering/protocol"
+	"github.com/gathering-dev/gathering/protocol/lsp"
+	"github.com/gathering-dev/gathering/store"
+	"github.com/gathering-dev/gathering/store/sqlite"
+	"github.com/gathering-dev/gathering/workspace"
+)
+
+type authBundle struct {
+	st      store.Store
+	auth    *auth.Service
+	project store.Project
+	admin   auth.Actor
+}
+
+// setupAuth starts a server with accounts on a SQLite store, with one
+// project, and users admin@, member@ (a member of the project), viewer@ (a
+// member too) and outsider@ (a member user who is not), all with the
+// password "password-1".
+func setupAuth(t *testing.T, cfg *Config, acfg *auth.Config) (*Server, *authBundle) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "g.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(st, acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	cfg.DebugMethods = true
+	cfg.Auth = a
+	srv := New(workspace.NewProjects(st, nil), cfg)
+	b := &authBundle{st: st, auth: a, admin: auth.Actor{Name: "test"}}
+	if b.project, err = st.CreateProject(t.Context(), store.Project{Name: "p", Root: dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []struct {
+		email  string
+		role   store.Role
+		member bool
+	}{{"admin@example.com", store.RoleAdmin, false}, {"member@example.com", store.RoleMember, true}, {"viewer@example.com", store.RoleViewer, true}, {"outsider@example.com", store.RoleMember, false}} {
+		if _, err := a.CreateUser(t.Context(), u.email, "", u.role, "password-1", b.admin); err != nil {
+			t.Fatal(err)
+		}
+		if u.member {
+			if _, err := a.AddMember(t.Context(), b.project.ID, u.email, b.admin); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return srv, b
+}
+
+// principal returns the principal of a stored user, as a token would make it.
+func (b *authBundle) principal(t *testing.T, email string) Principal {
+	t.Helper()
+	u, err := b.st.GetUserByEmail(t.Context(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return principalOf(auth.Identity{UserID: u.ID, Email: u.Email, Role: u.Role})
+}
+
+func (b *authBundle) token(t *testing.T, email string) string {
+	t.Helper()
+	tok, _, err := b.auth.CreateToken(t.Context(), email, "test", time.Hour, b.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func initParams(token string) map[string]any {
+	return map[string]any{"processId": nil, "rootUri": nil, "capabilities": map[string]any{},
+		"initializationOptions": map[string]any{"token": token}}
+}
+
+func TestUnauthenticatedSessionMustLogIn(t *testing.T) {
+	srv, b := setupAuth(t, nil, nil)
+	c := connect(t, srv, Principal{})
+	c.initialize(nil)
+	wantCode(t, c.call(protocol.MethodStatus, nil, nil), protocol.CodeUnauthorized, protocol.Unauthorized)
+	wantCode(t, c.call(protocol.MethodProjectList, nil, nil), protocol.CodeUnauthorized, protocol.Unauthorized)
+	wantCode(t, c.call(protocol.MethodAuthLogin, protocol.LoginParams{Email: "member@example.com", Password: "wrong-one"}, nil),
+		protocol.CodeUnauthorized, protocol.Unauthorized)
+	var res protocol.LoginResult
+	c.mustCall(protocol.MethodAuthLogin, protocol.LoginParams{Email: "Member@Example.com", Password: "password-1"}, &res)
+	if !strings.HasPrefix(res.Token, "gat_") || res.User.Role != "member" || res.ExpiresAt.Before(time.Now()) {
+		t.Errorf("login = %+v", res)
+	}
+	var who protocol.WhoamiResult
+	c.mustCall(protocol.MethodAuthWhoami, nil, &who)
+	if who.Name != "member@example.com" || who.Role != "member" || who.Local || who.ExpiresAt == nil {
+		t.Errorf("whoami = %+v", who)
+	}
+	var list protocol.ProjectListResult
+	c.mustCall(protocol.MethodProjectList, nil, &list)
+	if len(list.Projects) != 1 || list.Projects[0].ID != b.project.ID {
+		t.Errorf("project/list of a member = %+v, want its one project", list)
+	}
+	// The token works on another session, until logout revokes it.
+	other := connect(t, srv, Principal{})
+	other.initialize(initParams(res.Token))
+	other.mustCall(protocol.MethodStatus, nil, nil)
+	var out protocol.LogoutResult
+	c.mustCall(protocol.MethodAuthLogout, nil, &out)
+	wantCode(t, c.call(protocol.MethodStatus, nil, nil), protocol.CodeUnauthorized, protocol.Unauthorized)
+	wantCode(t, other.call(protocol.MethodStatus, nil, nil), protocol.CodeUnauthorized, protocol.Unauthorized)
+	for _, kind := range []string{"login", "login_failed", "logout"} {
+		if es, _, _ := b.st.ListAudit(t.Context(), store.AuditQuery{Kind: kind}); len(es) == 0 {
+			t.Errorf("no %s event in the audit log", kind)
+		}
+	}
+}
+
+func TestInitializeWithToken(t *testing.T) {
+	srv, b := setupAuth(t, nil, nil)
+	c := connect(t, srv, Principal{})
+	err := c.call("initialize", initParams("gat_not-a-real-token"), nil)
+	wantCode(t, err, protocol.CodeUnauthorized, protocol.Unauthorized)
+	c.initialize(initParams(b.token(t, "viewer@example.com")))
+	c.mustCall(protocol.MethodProjectGet, protocol.ProjectIDParams{ID: b.project.ID}, nil)
+	wantCode(t, c.call(protocol.MethodProjectCreate, protocol.ProjectCreateParams{Name: "x", Root: "/"}, nil), protocol.CodeForbidden, protocol.Forbidden)
+	es, _, err := b.st.ListAudit(t.Context(), store.AuditQuery{Kind: "denied"})
+	if err != nil || len(es) != 1 || es[0].Actor != "viewer@example.com" || es[0].Target != protocol.MethodProjectCreate {
+		t.Errorf("denied audit = %+v, %v", es, err)
+	}
+	// A stdio session (the local owner) ignores a token.
+	local := connect(t, srv, LocalOwner("me"))
+	local.initialize(initParams("gat_garbage"))
+	var who protocol.WhoamiResult
+	local.mustCall(protocol.MethodAuthWhoami, nil, &who)
+	if !who.Local || who.Role != "admin" || who.Name != "me" {
+		t.Errorf("whoami of the local owner = %+v", who)
+	}
+}
+
+func TestRevokedTokenRefusedAtOnceAndRoleChangesApply(t *testing.T) {
+	srv, b := setupAuth(t, nil, &auth.Config{Recheck: 20 * time.Millisecond})
+	c := connect(t, srv, Principal{})
+	c.initialize(initParams(b.token(t, "member@example.com")))
+	c.mustCall(protocol.MethodStatus, nil, nil)
+
+	admin := connect(t, srv, Principal{})
+	admin.initialize(initParams(b.token(t, "admin@example.com")))
+	viewer := "viewer"
+	admin.mustCall(protocol.MethodUserUpdate, protocol.UserUpdateParams{Email: "member@example.com", Role: &viewer}, nil)
+	var who protocol.WhoamiResult
+	c.mustCall(protocol.MethodAuthWhoami, nil, &who)
+	if who.Role != "viewer" {
+		t.Errorf("role after set-role = %q, want viewer", who.Role)
+	}
+	var tokens protocol.TokenListResult
+	admin.mustCall(protocol.MethodTokenList, protocol.TokenListParams{Email: "member@example.com"}, &tokens)
+	if len(tokens.Tokens) != 1 {
+		t.Fatalf("token/list = %+v, want the member's one token", tokens)
+	}
+	admin.mustCall(protocol.MethodTokenRevoke, protocol.TokenRevokeParams{ID: tokens.Tokens[0].ID}, nil)
+	wantCode(t, c.call(protocol.MethodStatus, nil, nil), protocol.CodeUnauthorized, protocol.Unauthorized)
+}
+
+func TestRateLimited(t *testing.T) {
+	srv, b := setupAuth(t, &Config{RequestRate: 1, RequestBurst: 3, LoginRate: 1, LoginBurst: 2}, nil)
+	c := connect(t, srv, Principal{})
+	c.initialize(initParams(b.token(t, "member@example.com")))
+	var last error
+	for range 4 {
+		last = c.call(protocol.MethodStatus, nil, nil)
+	}
+	wantCode(t, last, protocol.CodeRateLimited, protocol.RateLimited)
+	var e *protocol.Error
+	if !errors.As(last, &e) || e.Data.RetryAfterMS <= 0 || e.Data.RetryAfterMS > 1000 {
+		t.Errorf("rate_limited error = %+v, want retryAfterMs in (0, 1000]", e)
+	}
+	// Logins are limited harder, and on their own.
+	anon := connect(t, srv, Principal{})
+	anon.initialize(nil)
+	for range 2 {
+		anon.call(protocol.MethodAuthLogin, protocol.LoginParams{Email: "x@example.com", Password: "password-x"}, nil)
+	}
+	wantCode(t, anon.call(protocol.MethodAuthLogin, protocol.LoginParams{Email: "x@example.com", Password: "password-x"}, nil),
+		protocol.CodeRateLimited, protocol.RateLimited)
+	// The local owner is not limited.
+	local := connect(t, srv, LocalOwner("me"))
+	local.initialize(nil)
+	for range 10 {
+		local.mustCall(protocol.MethodStatus, nil, nil)
+	}
+}
+
+// authzRules is the authorization rule of every registered method, as this
+// test expects it: whether a viewer and a member may call it at all, and
+// whether it acts on one project, so that only the project's members (and
+// admins) may. A method missing here fails TestAuthorizationOfEveryMethod:
+// adding a method means deciding its rule.
+var authzRules = map[string]struct{ viewer, member, scoped bool }{
+	lsp.MethodInitialized:               {true, true, false},
+	lsp.MethodCancelRequest:             {true, true, false},
+	lsp.MethodSetTrace:                  {true, true, false},
+	lsp.MethodDidOpen:                   {true, true, false},
+	lsp.MethodDidChange:                 {true, true, false},
+	lsp.MethodDidClose:                  {true, true, false},
+	lsp.MethodDidSave:                   {true, true, false},
+	lsp.MethodDidChangeWorkspaceFolders: {false, true, false},
+	lsp.MethodDidChangeConfiguration:    {true, true, false},
+
+	protocol.MethodStatus:        {true, true, false},
+	protocol.MethodDocumentGet:   {true, true, false},
+	protocol.MethodProjectList:   {true, true, false},
+	protocol.MethodProjectGet:    {true, true, true},
+	protocol.MethodProjectCreate: {false, false, false},
+	protocol.MethodProjectUpdate: {false, false, true},
+	protocol.MethodProjectDelete: {false, false, true},
+	protocol.MethodDebugEcho:     {false, false, false},
+	protocol.MethodDebugSleep:    {false, false, false},
+
+	protocol.MethodAuthLogin:           {true, true, false},
+	protocol.MethodAuthLogout:          {true, true, false},
+	protocol.MethodAuthWhoami:          {true, true, false},
+	protocol.MethodUserList:            {false, false, false},
+	protocol.MethodUserCreate:          {false, false, false},
+	protocol.MethodUserUpdate:          {false, false, false},
+	protocol.MethodTokenCreate:         {false, false, false},
+	protocol.MethodTokenList:           {false, false, false},
+	protocol.MethodTokenRevoke:         {false, false, false},
+	protocol.MethodAuditList:           {false, false, false},
+	protocol.MethodProjectMembers:      {true, true, true},
+	protocol.MethodProjectMemberAdd:    {false, false, true},
+	protocol.MethodProjectMemberRemove: {false, false, true},
+}
+
+// scopedParams returns params for m naming project, found by setting each
+// string field of a fresh params value until ProjectScope returns it.
+func scopedParams(t *testing.T, m *method, project string) json.RawMessage {
+	t.Helper()
+	v := reflect.New(m.params)
+	scoped, ok := v.Interface().(protocol.ProjectScoped)
+	if !ok {
+		return json.RawMessage(`{}`)
+	}
+	for i := range m.params.NumField() {
+		f := v.Elem().Field(i)
+		if f.Kind() == reflect.String && f.CanSet() {
+			f.SetString(project)
+			if scoped.ProjectScope() == project {
+				raw, err := json.Marshal(v.Interface())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return raw
+			}
+			f.SetString("")
+		}
+	}
+	t.Fatalf("%s: no string field of %s sets its ProjectScope", m.name, m.params)
+	return nil
+}
+
+// TestAuthorizationOfEveryMethod enumerates the method table and proves
+// that viewers and non-members are refused where the rules say, by calling
+// each request as each kind of caller.
+func TestAuthorizationOfEveryMethod(t *testing.T) {
+	srv, b := setupAuth(t, nil, nil)
+	callers := map[string]*client{}
+	for _, email := range []string{"admin@example.com", "member@example.com", "viewer@example.com", "outsider@example.com"} {
+		c := connect(t, srv, b.principal(t, email))
+		c.initialize(nil)
+		callers[email] = c
+	}
+	anon := connect(t, srv, Principal{})
+	anon.initialize(nil)
+
+	for name, m := range methodTable(true) {
+		rule, ok := authzRules[name]
+		if !ok {
+			t.Errorf("%s has no entry in authzRules: decide who may call it", name)
+			continue
+		}
+		if m.access == accessNone {
+			t.Errorf("%s has no access rule in the method table", name)
+		}
+		// Params that name a project must make the method check membership.
+		if m.params != nil {
+			_, scoped := reflect.New(m.params).Interface().(protocol.ProjectScoped)
+			for i := range m.params.NumField() {
+				tag := strings.ToLower(m.params.Field(i).Tag.Get("json"))
+				if strings.HasPrefix(tag, "project") && !scoped {
+					t.Errorf("%s: params %s name a project (field %s) but do not implement protocol.ProjectScoped", name, m.params, m.params.Field(i).Name)
+				}
+			}
+			if scoped != rule.scoped {
+				t.Errorf("%s: project-scoped = %v, authzRules says %v", name, scoped, rule.scoped)
+			}
+		}
+		levelViewer := RoleViewer.principal().may(m.access) == nil
+		levelMember := RoleMember.principal().may(m.access) == nil
+		if levelViewer != rule.viewer || levelMember != rule.member {
+			t.Errorf("%s: viewer allowed %v, member allowed %v; authzRules says %v, %v", name, levelViewer, levelMember, rule.viewer, rule.member)
+		}
+		if m.notification {
+			continue
+		}
+		params := scopedParams(t, m, b.project.ID)
+		call := func(c *client) error {
+			var res json.RawMessage
+			return c.call(name, params, &res)
+		}
+		refused := func(err error) bool {
+			var e *protocol.Error
+			return errors.As(err, &e) && (e.Data.Code == protocol.Forbidden || e.Data.Code == protocol.Unauthorized)
+		}
+		if m.access != accessPublic {
+			if err := call(anon); !refused(err) {
+				t.Errorf("%s before authenticating: %v, want unauthorized", name, err)
+			}
+		}
+		if name == protocol.MethodAuthLogin || name == protocol.MethodAuthLogout {
+			continue // they change the caller; tested on their own
+		}
+		for _, test := range []struct {
+			email string
+			want  bool
+		}{
+			{"viewer@example.com", rule.viewer},
+			{"member@example.com", rule.member},
+			{"outsider@example.com", rule.member && !rule.scoped},
+			{"admin@example.com", m.access != accessLocal},
+		} {
+			err := call(callers[test.email])
+			if refused(err) == test.want {
+				t.Errorf("%s as %s: %v; want allowed %v", name, test.email, err, test.want)
+			}
+		}
+	}
+}
+
+func (r Role) principal() Principal { return Principal{Name: "x", Role: r, UserID: "u"} }
