@@ -11,6 +11,7 @@ require (
 	go.lsp.dev/protocol v1.0.1
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.48.0
 	modernc.org/sqlite v1.62.0
 )
 

@@ -35,6 +35,13 @@ type config struct {
 	MaxSessions      int
 	DrainTimeout     time.Duration
 	DebugMethods     bool
+
+	TLSCert       string
+	TLSKey        string
+	Insecure      bool
+	TokenTTL      time.Duration
+	RateLimit     float64
+	UserRateLimit float64
 }
 
 // Where each setting applies.
@@ -63,7 +70,7 @@ func registerFlags(fs *flag.FlagSet, c *config, scope string) {
 	if scope != scopeServe {
 		return
 	}
-	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7998", "TCP `address` to serve on (loopback only until accounts exist)")
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:7998", "TCP `address` to serve on; clients authenticate with a token (see gathering token create)")
 	fs.BoolVar(&c.Stdio, "stdio", false, "serve one client on stdin/stdout instead of TCP, as editors spawn it")
 	fs.Int64Var(&c.MaxFrameBytes, "max-frame-bytes", 64<<20, "largest incoming message in `bytes`; larger ones are refused unread")
 	fs.Int64Var(&c.MaxDocumentBytes, "max-document-bytes", 8<<20, "`bytes` above which a document is kept but not sent to plugins")
@@ -71,6 +78,12 @@ func registerFlags(fs *flag.FlagSet, c *config, scope string) {
 	fs.IntVar(&c.MaxSessions, "max-sessions", 256, "concurrent TCP clients `n`; more are refused")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Second, "on SIGTERM, how long running requests may finish (`duration`)")
 	fs.BoolVar(&c.DebugMethods, "debug-methods", false, "enable gathering/debug/* (echo, sleep) for client tests and benchmarks")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate `file` for TLS on the TCP listener (with --tls-key)")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key `file` for TLS on the TCP listener (with --tls-cert)")
+	fs.BoolVar(&c.Insecure, "insecure", false, "allow a non-loopback --listen address without TLS (tokens and passwords then cross the network in clear)")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", 24*time.Hour, "lifetime of the tokens gathering/auth/login issues (`duration`)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 200, "requests per second one TCP connection may make (`n`, bursts of twice that); 0 or less: no limit")
+	fs.Float64Var(&c.UserRateLimit, "user-rate-limit", 400, "requests per second one user may make over all its connections to this instance (`n`); 0 or less: no limit")
 }
 
 // knownSettings lists every setting name any command accepts, so a config
@@ -109,8 +122,11 @@ func parseSettings(fs *flag.FlagSet, c *config, args []string, getenv func(strin
 	c.ConfigFile = path
 
 	var errs []error
+	known := knownSettings()
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || f.Name == "config" {
+		// A command's own flags (gathering user add --email, say) are
+		// arguments, not settings: never read from the environment or file.
+		if set[f.Name] || f.Name == "config" || !slices.Contains(known, f.Name) {
 			return
 		}
 		if v := getenv(envName(f.Name)); v != "" {

@@ -4,6 +4,7 @@
 //	gathering serve [--stdio] [settings]   serve editors (TCP by default)
 //	gathering migrate [settings]           apply the store's migrations
 //	gathering doctor [settings]            check the store and the sandbox
+//	gathering user|token|audit ...         accounts, tokens, the audit log
 //	gathering version                      print the version
 //
 // main is the only place that knows every part; it reads the settings, opens
@@ -46,6 +47,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = migrate(ctx, rest, stdout, stderr)
 	case "doctor":
 		code, err = doctor(ctx, rest, stdout, stderr)
+	case "user":
+		err = userCmd(ctx, rest, stdin, stdout, stderr)
+	case "token":
+		err = tokenCmd(ctx, rest, stdout, stderr)
+	case "audit":
+		err = auditCmd(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		err = printVersion(stdout)
 	case "help", "--help", "-help", "-h":
@@ -74,6 +81,9 @@ Usage:
   gathering serve [--stdio] [settings]   serve editors: TCP on 127.0.0.1:7998, or one editor on stdio
   gathering migrate [settings]           apply the store's migrations and print its schema version
   gathering doctor [settings]            check the store, its migrations, and the sandbox this kernel allows
+  gathering user add|list|disable|set-role   manage the accounts TCP clients log in as
+  gathering token create|list|revoke     issue and revoke access tokens
+  gathering audit [filters]              read the audit log
   gathering version                      print the version
 
 Run "gathering serve --help" for every setting.

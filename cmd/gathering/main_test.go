@@ -284,7 +284,7 @@ func TestTCPServeAndSIGTERM(t *testing.T) {
 func TestListenRefusesNonLoopback(t *testing.T) {
 	var stderr bytes.Buffer
 	code := run(t.Context(), []string{"serve", "--listen", "0.0.0.0:0", "--config", writeConfig(t, "")}, nil, io.Discard, &stderr)
-	if code != 1 || !strings.Contains(stderr.String(), "not loopback") {
+	if code != 1 || !strings.Contains(stderr.String(), "not loopback") || !strings.Contains(stderr.String(), "--insecure") {
 		t.Errorf("code %d, stderr %q; want a refusal", code, stderr.String())
 	}
 }
@@ -370,7 +370,7 @@ func TestMigrateAndDoctor(t *testing.T) {
 	if code := run(t.Context(), []string{"migrate", "--config", cfg, "--data-dir", dir}, nil, &out, &errb); code != 0 {
 		t.Fatalf("migrate: code %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "schema version 1 (was 0") {
+	if !strings.Contains(out.String(), "schema version 2 (was 0, latest 2)") {
 		t.Errorf("migrate output %q", out.String())
 	}
 	out.Reset()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os/user"
 	"time"
 
+	"github.com/gathering-dev/gathering/auth"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/server"
 	"github.com/gathering-dev/gathering/workspace"
@@ -19,8 +21,10 @@ import (
 const serveSynopsis = `Usage: gathering serve [--stdio] [settings]
 
 Serves editors over LSP. Without --stdio it listens on TCP (127.0.0.1:7998 by
-default) for any number of clients; with --stdio it serves the one editor that
-spawned it on stdin/stdout. The store is an embedded SQLite file unless
+default) for any number of clients, each of which must authenticate with a
+token (initializationOptions.token, from "gathering token create") or with
+gathering/auth/login; with --stdio it serves the one editor that spawned it on
+stdin/stdout, as the local owner. The store is an embedded SQLite file unless
 --database names a postgres:// URL; migrations are applied at start.`
 
 // serve runs the server until the client exits (stdio), or until SIGTERM or
@@ -41,7 +45,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	var ln net.Listener
 	if !c.Stdio {
 		// Listen before the store opens so a taken port fails fast.
-		if ln, err = listen(c.Listen); err != nil {
+		if ln, err = listen(&c); err != nil {
 			return 0, err
 		}
 		defer ln.Close()
@@ -57,7 +61,16 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return 0, fmt.Errorf("migrate store: %w", err)
 	}
 
+	accounts, err := auth.New(st, &auth.Config{Logger: log, TokenTTL: c.TokenTTL})
+	if err != nil {
+		return 0, err
+	}
 	srv := server.New(workspace.NewProjects(st, nil), &server.Config{
+		Auth:             accounts,
+		RequestRate:      noLimitIfZero(c.RateLimit),
+		RequestBurst:     int(2 * c.RateLimit),
+		UserRequestRate:  noLimitIfZero(c.UserRateLimit),
+		UserRequestBurst: int(2 * c.UserRateLimit),
 		Logger:           log,
 		Version:          versionString(),
 		Store:            protocol.StoreStatus{Kind: string(st.Kind()), MigrationVersion: mig.Current},
@@ -81,7 +94,8 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(serveCtx, ln, owner) }()
+	// TCP clients start unauthenticated: each proves itself with a token.
+	go func() { served <- srv.Serve(serveCtx, ln, server.Principal{}) }()
 	select {
 	case err := <-served:
 		return 1, err
@@ -149,21 +163,47 @@ func (s stdio) Close() error {
 	return errors.Join(errs...)
 }
 
-// listen opens the TCP listener. Until accounts and TLS exist, only loopback
-// addresses are allowed: every TCP client acts as the local owner.
-func listen(addr string) (net.Listener, error) {
+// listen opens the TCP listener, with TLS when --tls-cert and --tls-key are
+// set. A non-loopback address without TLS is refused unless --insecure is
+// given: clients send tokens and passwords over the connection.
+func listen(c *config) (net.Listener, error) {
+	addr := c.Listen
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen address %q: %w", addr, err)
 	}
-	if !isLoopback(host) {
-		return nil, fmt.Errorf("listen address %q is not loopback; gathering has no authentication for TCP clients yet, so it serves only 127.0.0.1, ::1 or localhost", addr)
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	var tlsConfig *tls.Config
+	if c.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if tlsConfig == nil && !isLoopback(host) && !c.Insecure {
+		return nil, fmt.Errorf("listen address %q is not loopback and has no TLS: clients would send tokens and passwords in clear; "+
+			"give --tls-cert and --tls-key, or --insecure if the network is trusted", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
 	return ln, nil
+}
+
+// noLimitIfZero maps a rate setting to the server's: 0 or less means no
+// limit, which the server spells as a negative rate.
+func noLimitIfZero(rate float64) float64 {
+	if rate <= 0 {
+		return -1
+	}
+	return rate
 }
 
 func isLoopback(host string) bool {
