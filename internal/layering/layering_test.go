@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"workspace/git":                   {},
 	"workspace/filetree":              {},
 	"workspace/filetree/filetreetest": {},
+	"workspace/search":                {},
 	"plugins/sandbox":                 {},
 	"server":                          {"protocol", "protocol/lsp", "internal/rpc", "workspace", "workspace/document", "store"},
 	"cmd/gathering":                   {"*"},
