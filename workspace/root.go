@@ -375,3 +375,43 @@ func (r *Root) fsError(err error) error {
 	}
 	return err
 }
+
+// RemoveAll removes name and everything beneath it, as [os.RemoveAll]
+// does, without following symbolic links. It does nothing if name does not
+// exist. The root cannot be removed.
+func (r *Root) RemoveAll(name string) error {
+	rel, err := fileName(name)
+	if err != nil {
+		return err
+	}
+	return r.fsError(r.root.RemoveAll(rel))
+}
+
+// Lstat returns information about name without following a final symbolic
+// link.
+func (r *Root) Lstat(name string) (fs.FileInfo, error) {
+	rel, err := CleanPath(name)
+	if err != nil {
+		return nil, err
+	}
+	info, err := r.root.Lstat(rel)
+	if err != nil {
+		return nil, r.fsError(err)
+	}
+	return info, nil
+}
+
+// Check returns the clean form of name if it names something inside the
+// root, existing or not, for callers that hand the path to another program
+// (git) rather than open it: it refuses what [CleanPath] refuses and a
+// path through a symbolic link that leads out.
+func (r *Root) Check(name string) (string, error) {
+	rel, err := CleanPath(name)
+	if err != nil {
+		return "", err
+	}
+	if _, err := r.root.Lstat(rel); err != nil && errors.Is(err, r.escapes) {
+		return "", r.fsError(err)
+	}
+	return rel, nil
+}
