@@ -29,6 +29,7 @@
 // two passes, one lane, and stored in PHC form, so parameters can change
 // without invalidating stored hashes. An unknown email is checked against a
 // dummy hash with the same parameters, so it costs what a wrong password
-// does; hashes are compared with [subtle.ConstantTimeCompare]. At most
-// GOMAXPROCS hashes run at once, which bounds their memory.
+// does; hashes are compared with [subtle.ConstantTimeCompare]. At most half
+// of GOMAXPROCS hashes run at once, which bounds their memory and leaves
+// CPUs to other clients during a login flood.
 package auth

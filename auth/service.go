@@ -138,7 +138,9 @@ func New(st store.Store, cfg *Config) (*Service, error) {
 	}
 	s.log = c.Logger
 	s.login = NewLimiter(c.LoginRate, c.LoginBurst)
-	s.hash = make(chan struct{}, runtime.GOMAXPROCS(0))
+	// Hashing may use at most half the CPUs, so a login flood that gets
+	// past the limits still leaves the other half to everyone else.
+	s.hash = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
 	var err error
 	if s.dummy, err = HashPassword(strings.Repeat("x", MinPasswordLen) + fmt.Sprint(time.Now().UnixNano())); err != nil {
 		return nil, err
@@ -174,7 +176,8 @@ func host(remote string) string {
 	return remote
 }
 
-// verify checks pw against encoded with at most GOMAXPROCS hashes at once.
+// verify checks pw against encoded with at most half of GOMAXPROCS hashes at
+// once.
 func (s *Service) verify(ctx context.Context, encoded, pw string) (bool, error) {
 	select {
 	case s.hash <- struct{}{}:

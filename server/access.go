@@ -50,7 +50,7 @@ const (
 	accessRead                 // read shared state: viewer and up
 	accessWrite                // change shared state: member and up
 	accessAdmin                // server-wide administration
-	accessLocal                // the local owner only (debug methods)
+	accessLocal                // the local owner only
 )
 
 // may reports whether p holds a.

@@ -67,11 +67,28 @@ local function serverArgs(log)
     '--log-file', dir .. '/' .. log, '--log-level', 'debug' }
 end
 
-local listener -- {job, port, exit} for TCP
+local listener -- {job, port, exit, token} for TCP
+
+-- adminToken makes an admin account in the server's database and returns a
+-- token for it: TCP sessions must authenticate (stdio ones are the local
+-- owner). The password goes on stdin, as the command requires.
+local function adminToken()
+  local common = { '--database', dir .. '/g.db', '--config', config }
+  local email = 'acceptance@example.invalid'
+  local add = { bin, 'user', 'add', '--email', email, '--role', 'admin' }
+  vim.list_extend(add, common)
+  local out = vim.fn.system(add, 'acceptance-password\n')
+  assert(vim.v.shell_error == 0, 'gathering user add: ' .. out)
+  local create = { bin, 'token', 'create', '--email', email }
+  vim.list_extend(create, common)
+  local token = vim.fn.system(create):match('gat_[%w_-]+')
+  assert(vim.v.shell_error == 0 and token, 'gathering token create failed')
+  return token
+end
 
 -- startListener starts the TCP server and reads its port from stderr.
 local function startListener()
-  local l = { stderr = {} }
+  local l = { stderr = {}, token = adminToken() }
   local args = serverArgs('listener.log')
   vim.list_extend(args, { '--listen', '127.0.0.1:0' })
   l.job = vim.fn.jobstart(args, {
@@ -106,6 +123,7 @@ local function startClient(name, flags)
   c.id = vim.lsp.start_client({
     name = name,
     cmd = cmd,
+    init_options = listener and { token = listener.token } or nil,
     root_dir = dir,
     flags = flags,
     on_init = function(client, result)

@@ -11,7 +11,7 @@
 // storage, so one scenario body serves both transports.
 
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
 const { once } = require('node:events');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -108,6 +108,7 @@ class Server {
     this.processes = []; // {child, logFile, stderr}
     this.listener = null; // the TCP server process
     this.port = 0;
+    this.token = null; // TCP sessions authenticate with it (initializationOptions.token)
   }
 
   // start prepares a server in dir with extra command-line args; over TCP it
@@ -116,8 +117,23 @@ class Server {
     const s = new Server(transport, dir, args);
     // An explicit, empty config file: the developer's own must not apply.
     fs.writeFileSync(s.config, '');
-    if (transport === 'tcp') await s.listen();
+    if (transport === 'tcp') {
+      s.token = s.adminToken();
+      await s.listen();
+    }
     return s;
+  }
+
+  // adminToken makes an admin account in the server's database and returns
+  // a token for it, as README.md tells a TCP user to: TCP sessions must
+  // authenticate, stdio sessions are the local owner.
+  adminToken() {
+    const common = ['--database', this.database, '--config', this.config];
+    const email = 'acceptance@example.invalid';
+    const opts = { env: serverEnv(), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] };
+    execFileSync(binary(), ['user', 'add', '--email', email, '--role', 'admin', ...common],
+      { ...opts, input: 'acceptance-password\n' });
+    return execFileSync(binary(), ['token', 'create', '--email', email, ...common], opts).trim();
   }
 
   baseArgs(logFile) {
@@ -234,11 +250,13 @@ class Client {
   // initialize sends initialize with the given params over defaults, then
   // initialized, and resolves to the InitializeResult.
   async initialize(params = {}) {
+    const auth = this.server.token ? { initializationOptions: { token: this.server.token } } : {};
     const result = await this.request('initialize', {
       processId: process.pid,
       clientInfo: { name: 'gathering-acceptance', version: '1' },
       rootUri: null,
       capabilities: {},
+      ...auth,
       ...params,
     });
     await this.conn.sendNotification('initialized', {});
