@@ -248,6 +248,21 @@ var authzRules = map[string]struct{ viewer, member, scoped bool }{
 	protocol.MethodProjectMembers:      {true, true, true},
 	protocol.MethodProjectMemberAdd:    {false, false, true},
 	protocol.MethodProjectMemberRemove: {false, false, true},
+
+	protocol.MethodWorkspaceTree:   {true, true, true},
+	protocol.MethodWorkspaceRead:   {true, true, true},
+	protocol.MethodWorkspaceSearch: {true, true, true},
+	protocol.MethodWorkspaceWrite:  {false, true, true},
+	protocol.MethodWorkspaceDelete: {false, true, true},
+	protocol.MethodWorkspaceRename: {false, true, true},
+	protocol.MethodWorkspaceMkdir:  {false, true, true},
+	protocol.MethodGitStatus:       {true, true, true},
+	protocol.MethodGitDiff:         {true, true, true},
+	protocol.MethodGitLog:          {true, true, true},
+	protocol.MethodGitBranches:     {true, true, true},
+	protocol.MethodGitStage:        {false, true, true},
+	protocol.MethodGitUnstage:      {false, true, true},
+	protocol.MethodGitCommit:       {false, true, true},
 }
 
 // scopedParams returns params for m naming project, found by setting each

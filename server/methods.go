@@ -55,6 +55,7 @@ func methodTable(debugMethods bool) map[string]*method {
 		request(protocol.MethodProjectDelete, accessAdmin, (*Session).projectDelete),
 	}
 	ms = append(ms, authMethods()...)
+	ms = append(ms, workspaceMethods()...)
 	if debugMethods {
 		// Admins may call them over TCP: the client suites and benchmarks
 		// run there too, on a server started with --debug-methods.

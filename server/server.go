@@ -15,6 +15,7 @@ import (
 	"github.com/gathering-dev/gathering/auth"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/store"
+	"github.com/gathering-dev/gathering/workspace"
 )
 
 // Defaults for [Config] fields left zero.
@@ -59,6 +60,9 @@ type Config struct {
 	MaxSessions int
 	// DebugMethods enables gathering/debug/*.
 	DebugMethods bool
+	// Workspace configures the file, git and search methods (see
+	// [workspace.Config]); nil means the defaults.
+	Workspace *workspace.Config
 	// Auth authenticates TCP sessions and serves the accounts, tokens,
 	// audit and membership methods. nil means no accounts: sessions that
 	// start unauthenticated can then do nothing.
@@ -82,6 +86,7 @@ type Server struct {
 	projects  Projects
 	startedAt time.Time
 	methods   map[string]*method
+	files     *workspace.Service
 	// Request limits, keyed by session ID, user ID and session ID.
 	connLimit, userLimit, loginLimit *auth.Limiter
 
@@ -119,6 +124,7 @@ func New(p Projects, cfg *Config) *Server {
 	}
 	s.log = c.Logger
 	s.methods = methodTable(c.DebugMethods)
+	s.files = workspace.NewService(p, c.Workspace)
 	s.connLimit = auth.NewLimiter(orDefault(c.RequestRate, 200), orDefault(c.RequestBurst, 400))
 	s.userLimit = auth.NewLimiter(orDefault(c.UserRequestRate, 400), orDefault(c.UserRequestBurst, 800))
 	s.loginLimit = auth.NewLimiter(orDefault(c.LoginRate, 1), orDefault(c.LoginBurst, 5))
@@ -202,6 +208,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, sess := range s.snapshotSessions() {
 		sess.close()
 	}
+	s.files.Close()
 	return err
 }
 

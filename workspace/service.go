@@ -804,7 +804,7 @@ func (p *Project) Search(ctx context.Context, opt SearchOptions) (*search.Result
 	}
 	under := "."
 	if opt.Under != "" {
-		if under, err = CleanPath(opt.Under); err != nil {
+		if under, err = p.root.Check(opt.Under); err != nil {
 			return nil, err
 		}
 	}
