@@ -150,9 +150,41 @@ func toWire(e *protocol.Error) wireError {
 func (c *Conn) Start() { c.start.Do(func() { close(c.started) }) }
 
 // Reply answers request id with result, which is encoded with encoding/json
-// (pass a json.RawMessage to send bytes encoded elsewhere).
+// (pass a json.RawMessage, which must be valid JSON, to send bytes encoded
+// elsewhere).
+//
+// The response is encoded here in one pass and written as is: jsonrpc2's own
+// Reply marshals the result, then the response, then the message, each pass
+// rescanning the result, which dominated large answers such as a tree page.
 func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
-	return c.conn.Reply(ctx, id.id, result)
+	var data []byte
+	if raw, ok := result.(json.RawMessage); ok {
+		data = raw
+	} else {
+		var err error
+		if data, err = json.Marshal(result); err != nil {
+			return fmt.Errorf("encode result: %w", err)
+		}
+	}
+	if len(data) == 0 {
+		data = []byte("null")
+	}
+	idJSON, err := id.id.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	msg := make([]byte, 0, len(data)+len(idJSON)+40)
+	msg = append(msg, `{"jsonrpc":"2.0","id":`...)
+	msg = append(msg, idJSON...)
+	msg = append(msg, `,"result":`...)
+	msg = append(msg, data...)
+	msg = append(msg, '}')
+	select {
+	case <-c.conn.DisconnectNotify():
+		return jsonrpc2.ErrClosed
+	default:
+	}
+	return c.stream.WriteObject(json.RawMessage(msg))
 }
 
 // ReplyError answers request id with an error.
