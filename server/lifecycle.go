@@ -24,6 +24,9 @@ func (s *Session) initialize(ctx context.Context, raw json.RawMessage) (json.Raw
 	s.encoding = enc
 	s.mu.Unlock()
 
+	if p.ProcessID != nil {
+		s.watchParent(int(*p.ProcessID))
+	}
 	uris, names := lsp.FolderURIs(&p)
 	s.addFolders(ctx, uris, names)
 

@@ -76,7 +76,21 @@ type Config struct {
 	// data.retryAfterMs. A negative rate means no limit.
 	RequestRate, UserRequestRate, LoginRate    float64
 	RequestBurst, UserRequestBurst, LoginBurst int
+
+	// Test holds knobs for tests only.
+	Test TestConfig
 }
+
+// TestConfig holds settings that only tests change.
+type TestConfig struct {
+	// ParentPollInterval is how often a stdio session checks that the
+	// process named by initialize's processId is alive (default 2 s).
+	ParentPollInterval time.Duration
+}
+
+// TransportStdio names a session on the process's stdin and stdout, the
+// one kind whose client is the process that started the server.
+const TransportStdio = "stdio"
 
 // Server holds what every session shares. Its methods are safe for
 // concurrent use.

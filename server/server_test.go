@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -411,5 +412,34 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestStdioSessionEndsWhenItsParentDies(t *testing.T) {
+	srv, _, _ := setup(t, &Config{Test: TestConfig{ParentPollInterval: 20 * time.Millisecond}})
+	parent := exec.Command("sleep", "60")
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	code := make(chan int, 1)
+	go func() { code <- srv.ServeConn(context.Background(), a, TransportStdio, LocalOwner("tester")) }()
+	c := &client{t: t, notes: make(chan note, 64), code: code}
+	c.conn = rpc.NewConn(t.Context(), b, c, nil)
+	c.conn.Start()
+	t.Cleanup(func() { c.conn.Close() })
+	c.initialize(map[string]any{"processId": parent.Process.Pid, "capabilities": map[string]any{}})
+
+	// While the parent lives, the session does too.
+	c.mustCall(protocol.MethodStatus, nil, nil)
+	parent.Process.Kill()
+	parent.Wait()
+	select {
+	case got := <-code:
+		if got != 1 {
+			t.Errorf("exit code = %d, want 1 (no shutdown)", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("session still running after its parent process died")
 	}
 }

@@ -124,7 +124,7 @@ func serveStdio(ctx context.Context, srv *server.Server, owner server.Principal,
 	defer restore()
 	done := make(chan int, 1)
 	go func() {
-		done <- srv.ServeConn(context.WithoutCancel(ctx), stdio{stdin, stdout}, "stdio", owner)
+		done <- srv.ServeConn(context.WithoutCancel(ctx), stdio{stdin, stdout}, server.TransportStdio, owner)
 	}()
 	select {
 	case code := <-done:
