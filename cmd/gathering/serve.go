@@ -88,7 +88,9 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 
 	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("store", string(st.Kind())), slog.String("database", describeStore(&c)))
 	fmt.Fprintf(stderr, "gathering %s listening on %s (store: %s %s)\n"+
-		"Connect an LSP client to this TCP address (Content-Length framing), or let your editor spawn `gathering serve --stdio`.\n",
+		"Connect an LSP client to this TCP address (Content-Length framing) with a token in initializationOptions.token;\n"+
+		"make one with `gathering user add --email you@example.com --role admin` then `gathering token create --email you@example.com`\n"+
+		"(same --database). Or let your editor spawn `gathering serve --stdio`, which needs no token.\n",
 		versionString(), ln.Addr(), st.Kind(), describeStore(&c))
 
 	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
