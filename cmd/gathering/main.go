@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = tokenCmd(ctx, rest, stdout, stderr)
 	case "audit":
 		err = auditCmd(ctx, rest, stdout, stderr)
+	case "plugin":
+		code, err = pluginCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		err = printVersion(stdout)
 	case "help", "--help", "-help", "-h":
@@ -84,6 +86,7 @@ Usage:
   gathering user add|list|disable|set-role   manage the accounts TCP clients log in as
   gathering token create|list|revoke     issue and revoke access tokens
   gathering audit [filters]              read the audit log
+  gathering plugin keygen|sign|verify    make keys, sign and verify plugin manifests (no plugin runs yet)
   gathering version                      print the version
 
 Run "gathering serve --help" for every setting.

@@ -31,6 +31,7 @@ var allowed = map[string][]string{
 	"workspace/filetree/filetreetest": {},
 	"workspace/search":                {},
 	"plugins/sandbox":                 {},
+	"plugins/manifest":                {},
 	"auth":                            {"store"},
 	"server":                          {"protocol", "protocol/lsp", "internal/rpc", "workspace", "workspace/document", "workspace/git", "workspace/search", "store", "auth"},
 	"cmd/gathering":                   {"*"},
