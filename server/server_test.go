@@ -166,10 +166,10 @@ func TestCancelAnswersRequestCancelled(t *testing.T) {
 	errc := make(chan error, 1)
 	start := time.Now()
 	go func() { errc <- c.call(protocol.MethodDebugSleep, protocol.DebugSleepParams{MS: 10_000}, nil) }()
-	// The client numbers requests from 0 and initialize took 0, so the
-	// sleep is request 1; cancel it once it is running.
+	// rpc.Conn numbers calls from 1 and initialize took 1, so the sleep
+	// is request 2; cancel it once it is running.
 	waitFor(t, func() bool { return inflight(srv) == 1 })
-	c.notify("$/cancelRequest", map[string]any{"id": 1})
+	c.notify("$/cancelRequest", map[string]any{"id": 2})
 	err := <-errc
 	wantCode(t, err, protocol.CodeRequestCancelled, protocol.Cancelled)
 	if d := time.Since(start); d > 5*time.Second {

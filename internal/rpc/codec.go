@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sourcegraph/jsonrpc2"
+
 	"github.com/gathering-dev/gathering/protocol"
 )
 
@@ -53,6 +55,11 @@ type codec struct {
 	// last returned, exactly as sent; see takeParams.
 	params    json.RawMessage
 	paramsSet bool
+
+	// answers holds, by request id, the calls this side is waiting for
+	// and, once their answer is read, its result as sent; see expect.
+	mu      sync.Mutex
+	answers map[string]json.RawMessage
 }
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -128,6 +135,19 @@ func (c *codec) ReadObject(r *bufio.Reader, v any) error {
 		}
 		resetValue(v)
 	}
+	if envelope, key, result, ok := c.splitAnswer(body); ok {
+		// Same for the answer to one of our calls: jsonrpc2 would decode
+		// the result into interface{} and then twice more.
+		if err := json.Unmarshal(envelope, v); err == nil {
+			c.mu.Lock()
+			if _, waiting := c.answers[key]; waiting {
+				c.answers[key] = result
+			}
+			c.mu.Unlock()
+			return nil
+		}
+		resetValue(v)
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		resetValue(v)
 		if !json.Valid(body) {
@@ -159,6 +179,65 @@ func splitRequest(body []byte) (envelope, params json.RawMessage, ok bool) {
 	}
 	// json.RawMessage fields are copies, so params outlive the pooled body.
 	return append(envelope, '}'), env.Params, true
+}
+
+// splitAnswer recognises a successful answer to a call this side is
+// waiting for and returns it with a null result, the call's key, and the
+// result as sent. ok is false for anything else, decoded in full as before.
+func (c *codec) splitAnswer(body []byte) (envelope json.RawMessage, key string, result json.RawMessage, ok bool) {
+	c.mu.Lock()
+	waiting := len(c.answers) > 0
+	c.mu.Unlock()
+	if !waiting {
+		return nil, "", nil, false
+	}
+	var env struct {
+		ID     json.RawMessage `json:"id"`
+		Method json.RawMessage `json:"method"`
+		Result json.RawMessage `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &env) != nil || env.Method != nil || env.Error != nil || env.Result == nil || !validID(env.ID) {
+		return nil, "", nil, false
+	}
+	var id jsonrpc2.ID
+	if json.Unmarshal(env.ID, &id) != nil {
+		return nil, "", nil, false
+	}
+	c.mu.Lock()
+	_, waiting = c.answers[id.String()]
+	c.mu.Unlock()
+	if !waiting {
+		return nil, "", nil, false
+	}
+	envelope = append(envelope, `{"jsonrpc":"2.0","id":`...)
+	envelope = append(envelope, env.ID...)
+	envelope = append(envelope, `,"result":null}`...)
+	return envelope, id.String(), env.Result, true
+}
+
+// expect notes that a call with this key awaits its answer.
+func (c *codec) expect(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.answers == nil {
+		c.answers = map[string]json.RawMessage{}
+	}
+	c.answers[key] = nil
+}
+
+// result returns the result kept for key, nil if none was.
+func (c *codec) result(key string) json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answers[key]
+}
+
+// forget drops key, answered or abandoned.
+func (c *codec) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.answers, key)
 }
 
 // takeParams returns the params of the request ReadObject last returned,

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sourcegraph/jsonrpc2"
 
@@ -58,6 +59,7 @@ type Conn struct {
 	log     *slog.Logger
 	started chan struct{}
 	start   sync.Once
+	nextID  atomic.Uint64 // ids of outgoing calls
 }
 
 // NewConn returns a connection over rwc that passes incoming messages to h,
@@ -202,8 +204,19 @@ func (c *Conn) Notify(ctx context.Context, method string, params any) error {
 // Call sends a request and waits for its answer, decoding the result into
 // result. An error answer is returned as a *protocol.Error. It must not be
 // called from a [Handler] on the read goroutine.
+//
+// Calls pick their own ids so that the codec can recognise their answers and
+// keep each result's bytes aside: jsonrpc2 would decode a result into
+// interface{} and then twice more, which dominated large answers.
 func (c *Conn) Call(ctx context.Context, method string, params, result any) error {
-	err := c.conn.Call(ctx, method, params, result)
+	id := jsonrpc2.ID{Num: c.nextID.Add(1)}
+	key := id.String()
+	c.codec.expect(key)
+	defer c.codec.forget(key)
+	w, err := c.conn.DispatchCall(ctx, method, params, jsonrpc2.PickID(id))
+	if err == nil {
+		err = w.Wait(ctx, nil)
+	}
 	if je, ok := errors.AsType[*jsonrpc2.Error](err); ok {
 		e := &protocol.Error{RPCCode: je.Code, Message: je.Message}
 		if je.Data != nil {
@@ -213,6 +226,16 @@ func (c *Conn) Call(ctx context.Context, method string, params, result any) erro
 	}
 	if err != nil {
 		return fmt.Errorf("call %s: %w", method, err)
+	}
+	if result == nil {
+		return nil
+	}
+	raw := c.codec.result(key)
+	if raw == nil {
+		raw = json.RawMessage("null")
+	}
+	if err := json.Unmarshal(raw, result); err != nil {
+		return fmt.Errorf("call %s: decode result: %w", method, err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gathering-dev/gathering/protocol"
 )
 
 // echo answers every request with its params and records notifications.
@@ -231,5 +234,54 @@ func TestParamsArriveAsSent(t *testing.T) {
 	write(t, client, h, b)
 	if p := <-got; p != nil {
 		t.Errorf("absent params = %s, want nil", p)
+	}
+}
+
+// answerer answers "echo" with its params, "fail" with an error, and
+// "slow" never.
+type answerer struct{}
+
+func (answerer) Handle(ctx context.Context, c *Conn, r *Request) {
+	switch r.Method {
+	case "echo":
+		go c.Reply(ctx, r.ID, r.Params)
+	case "fail":
+		go c.ReplyError(ctx, r.ID, protocol.NewError(-31001, "not_found", "no such thing"))
+	}
+}
+
+func TestCallDecodesResultsAndErrors(t *testing.T) {
+	a, b := net.Pipe()
+	srv := NewConn(t.Context(), a, answerer{}, nil)
+	srv.Start()
+	cli := NewConn(t.Context(), b, answerer{}, nil)
+	cli.Start()
+	t.Cleanup(func() { srv.Close(); cli.Close() })
+
+	var got struct {
+		Text string `json:"text"`
+		N    []int  `json:"n"`
+	}
+	if err := cli.Call(t.Context(), "echo", map[string]any{"text": "héllo <&>", "n": []int{1, 2}}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Text != "héllo <&>" || len(got.N) != 2 {
+		t.Errorf("result = %+v", got)
+	}
+	err := cli.Call(t.Context(), "fail", nil, &got)
+	var e *protocol.Error
+	if !errors.As(err, &e) || e.RPCCode != -31001 || e.Data.Code != "not_found" {
+		t.Errorf("error = %v, want the coded error", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := cli.Call(ctx, "slow", nil, &got); err == nil {
+		t.Error("a call nobody answers returned no error")
+	}
+	cli.codec.mu.Lock()
+	left := len(cli.codec.answers)
+	cli.codec.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d answers kept after every call returned", left)
 	}
 }
