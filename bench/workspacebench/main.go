@@ -35,6 +35,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	runs := fs.Int("runs", 7, "timed runs of each measurement per side")
 	dirFlag := fs.String("dir", "", "make the repository beneath this `directory` (default: /dev/shm, else the system temporary directory)")
 	out := fs.String("out", "", "append the result rows to this JSON-lines `file`")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs (both sides) to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -116,6 +118,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// Warm both sides once, and check that they agree before timing them.
 	if err := b.check(); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	m := map[string]*[2][]time.Duration{}
