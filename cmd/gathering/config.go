@@ -42,6 +42,28 @@ type config struct {
 	TokenTTL      time.Duration
 	RateLimit     float64
 	UserRateLimit float64
+
+	WorkspaceExclude listFlag
+	MaxWatches       int
+	TreeCacheBytes   int64
+	MaxFileBytes     int64
+	TrustedRoots     listFlag
+}
+
+// listFlag is a comma-separated list setting; in the config file it may
+// also be a TOML array of strings.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = nil
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l = append(*l, item)
+		}
+	}
+	return nil
 }
 
 // Where each setting applies.
@@ -84,6 +106,11 @@ func registerFlags(fs *flag.FlagSet, c *config, scope string) {
 	fs.DurationVar(&c.TokenTTL, "token-ttl", 24*time.Hour, "lifetime of the tokens gathering/auth/login issues (`duration`)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 200, "requests per second one TCP connection may make (`n`, bursts of twice that); 0 or less: no limit")
 	fs.Float64Var(&c.UserRateLimit, "user-rate-limit", 400, "requests per second one user may make over all its connections to this instance (`n`); 0 or less: no limit")
+	fs.Var(&c.WorkspaceExclude, "workspace-exclude", "comma-separated `patterns` never listed or searched, beside .gitignore (e.g. node_modules,dist)")
+	fs.IntVar(&c.MaxWatches, "max-watches", 8192, "directories watched per project (`n`); the rest are polled")
+	fs.Int64Var(&c.TreeCacheBytes, "tree-cache-bytes", 256<<20, "memory for all projects' cached tree listings (`bytes`)")
+	fs.Int64Var(&c.MaxFileBytes, "max-file-bytes", 8<<20, "largest file gathering/workspace/read and write handle (`bytes`)")
+	fs.Var(&c.TrustedRoots, "trusted-roots", "comma-separated project root `dirs` whose git hooks, filters and other configured programs may run (default: none)")
 }
 
 // knownSettings lists every setting name any command accepts, so a config
@@ -136,6 +163,13 @@ func parseSettings(fs *flag.FlagSet, c *config, args []string, getenv func(strin
 			return
 		}
 		if v, ok := file[f.Name]; ok {
+			if list, ok := v.([]any); ok { // a TOML array for a list setting
+				items := make([]string, len(list))
+				for i, item := range list {
+					items[i] = fmt.Sprint(item)
+				}
+				v = strings.Join(items, ",")
+			}
 			if err := fs.Set(f.Name, fmt.Sprint(v)); err != nil {
 				errs = append(errs, fmt.Errorf("%s: setting %q: %w", path, f.Name, err))
 			}

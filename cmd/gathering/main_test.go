@@ -19,6 +19,7 @@ import (
 	"github.com/gathering-dev/gathering/internal/rpc"
 	"github.com/gathering-dev/gathering/internal/testenv"
 	"github.com/gathering-dev/gathering/protocol"
+	"github.com/gathering-dev/gathering/store"
 )
 
 var (
@@ -437,5 +438,25 @@ func TestServeOnPostgres(t *testing.T) {
 		if strings.Contains(p.stderr.String(), "password") {
 			t.Errorf("log mentions a password:\n%s", p.stderr)
 		}
+	}
+}
+
+func TestListSettings(t *testing.T) {
+	file := writeConfig(t, "workspace-exclude = [\"node_modules\", \"dist\"]\ntrusted-roots = \"/srv/a, /srv/b\"\n")
+	var c config
+	fs := newFlagSet("serve", &c, scopeServe, io.Discard, "")
+	env := map[string]string{"GATHERING_CONFIG": file}
+	if err := parseSettings(fs, &c, nil, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.WorkspaceExclude, "|"); got != "node_modules|dist" {
+		t.Errorf("workspace-exclude from a TOML array = %q", got)
+	}
+	if got := strings.Join(c.TrustedRoots, "|"); got != "/srv/a|/srv/b" {
+		t.Errorf("trusted-roots from a comma list = %q", got)
+	}
+	w := workspaceConfig(&c, nil)
+	if !w.Trusted(store.Project{Root: "/srv/b"}) || w.Trusted(store.Project{Root: "/srv/c"}) {
+		t.Error("trusted-roots do not decide which projects are trusted")
 	}
 }

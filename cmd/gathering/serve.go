@@ -10,11 +10,13 @@ import (
 	"net"
 	"os"
 	"os/user"
+	"path/filepath"
 	"time"
 
 	"github.com/gathering-dev/gathering/auth"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/server"
+	"github.com/gathering-dev/gathering/store"
 	"github.com/gathering-dev/gathering/workspace"
 )
 
@@ -79,6 +81,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		MaxInFlight:      c.MaxInFlight,
 		MaxSessions:      c.MaxSessions,
 		DebugMethods:     c.DebugMethods,
+		Workspace:        workspaceConfig(&c, log),
 	})
 	owner := server.LocalOwner(localUser())
 
@@ -221,4 +224,26 @@ func localUser() string {
 		return u.Username
 	}
 	return fmt.Sprintf("uid %d", os.Getuid())
+}
+
+// workspaceConfig turns the workspace settings into the service's config.
+func workspaceConfig(c *config, log *slog.Logger) *workspace.Config {
+	trusted := map[string]bool{}
+	for _, dir := range c.TrustedRoots {
+		if abs, err := filepath.Abs(dir); err == nil {
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				abs = real // project roots are stored resolved
+			}
+			trusted[abs] = true
+		}
+	}
+	return &workspace.Config{
+		Exclude:       c.WorkspaceExclude,
+		MaxWatches:    c.MaxWatches,
+		CacheBytes:    c.TreeCacheBytes,
+		MaxReadBytes:  c.MaxFileBytes,
+		MaxWriteBytes: c.MaxFileBytes,
+		Trusted:       func(p store.Project) bool { return trusted[p.Root] },
+		Logger:        log,
+	}
 }
