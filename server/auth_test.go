@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/protocol/lsp"
 	"github.com/gathering-dev/gathering/store"
-	"github.com/gathering-dev/gathering/store/sqlite"
 	"github.com/gathering-dev/gathering/workspace"
 )
 
@@ -33,14 +31,7 @@ type authBundle struct {
 func setupAuth(t *testing.T, cfg *Config, acfg *auth.Config) (*Server, *authBundle) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "g.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir)
 	a, err := auth.New(st, acfg)
 	if err != nil {
 		t.Fatal(err)

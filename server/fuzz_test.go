@@ -16,7 +16,6 @@ import (
 
 	"github.com/gathering-dev/gathering/auth"
 	"github.com/gathering-dev/gathering/protocol"
-	"github.com/gathering-dev/gathering/store/sqlite"
 	"github.com/gathering-dev/gathering/workspace"
 )
 
@@ -49,14 +48,7 @@ func (l *lockedBuffer) String() string {
 // minute is what it is for.
 func FuzzMethodParams(f *testing.F) {
 	dir := f.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "g.db"), nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		f.Fatal(err)
-	}
+	st := openStore(f, dir)
 	a, err := auth.New(st, nil)
 	if err != nil {
 		f.Fatal(err)

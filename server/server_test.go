@@ -78,19 +78,26 @@ type bundle struct {
 	dir string // a directory usable as a project root
 }
 
+// openStore opens and migrates a real SQLite store in dir, closed when tb ends.
+func openStore(tb testing.TB, dir string) *sqlite.Store {
+	tb.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "g.db"), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
 // setup starts a server on a real SQLite store in a temp dir and connects
 // one client to it over a pipe.
 func setup(t *testing.T, cfg *Config) (*Server, *client, *bundle) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "g.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dir)
 	if cfg == nil {
 		cfg = &Config{}
 	}
@@ -105,9 +112,15 @@ func setup(t *testing.T, cfg *Config) (*Server, *client, *bundle) {
 
 func connect(t *testing.T, srv *Server, p Principal) *client {
 	t.Helper()
+	return connectOver(t, srv, "pipe", p)
+}
+
+// connectOver connects a client as a session of the given transport.
+func connectOver(t *testing.T, srv *Server, transport string, p Principal) *client {
+	t.Helper()
 	a, b := net.Pipe()
 	c := &client{t: t, notes: make(chan note, 64), code: make(chan int, 1)}
-	go func() { c.code <- srv.ServeConn(context.Background(), a, "pipe", p) }()
+	go func() { c.code <- srv.ServeConn(context.Background(), a, transport, p) }()
 	c.conn = rpc.NewConn(t.Context(), b, c, nil)
 	c.conn.Start()
 	t.Cleanup(func() { c.conn.Close() })
@@ -421,13 +434,7 @@ func TestStdioSessionEndsWhenItsParentDies(t *testing.T) {
 	if err := parent.Start(); err != nil {
 		t.Fatal(err)
 	}
-	a, b := net.Pipe()
-	code := make(chan int, 1)
-	go func() { code <- srv.ServeConn(context.Background(), a, TransportStdio, LocalOwner("tester")) }()
-	c := &client{t: t, notes: make(chan note, 64), code: code}
-	c.conn = rpc.NewConn(t.Context(), b, c, nil)
-	c.conn.Start()
-	t.Cleanup(func() { c.conn.Close() })
+	c := connectOver(t, srv, TransportStdio, LocalOwner("tester"))
 	c.initialize(map[string]any{"processId": parent.Process.Pid, "capabilities": map[string]any{}})
 
 	// While the parent lives, the session does too.
@@ -435,7 +442,7 @@ func TestStdioSessionEndsWhenItsParentDies(t *testing.T) {
 	parent.Process.Kill()
 	parent.Wait()
 	select {
-	case got := <-code:
+	case got := <-c.code:
 		if got != 1 {
 			t.Errorf("exit code = %d, want 1 (no shutdown)", got)
 		}
