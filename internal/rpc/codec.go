@@ -125,28 +125,8 @@ func (c *codec) ReadObject(r *bufio.Reader, v any) error {
 	if _, err := io.ReadFull(r, body); err != nil {
 		return fmt.Errorf("read frame body: %w", err)
 	}
-	if envelope, params, ok := splitRequest(body); ok {
-		// jsonrpc2 would decode params into a map[string]any and marshal
-		// them back, which is most of the cost of a didChange; let it
-		// decode only the envelope and keep the params as sent.
-		if err := json.Unmarshal(envelope, v); err == nil {
-			c.params, c.paramsSet = params, true
-			return nil
-		}
-		resetValue(v)
-	}
-	if envelope, key, result, ok := c.splitAnswer(body); ok {
-		// Same for the answer to one of our calls: jsonrpc2 would decode
-		// the result into interface{} and then twice more.
-		if err := json.Unmarshal(envelope, v); err == nil {
-			c.mu.Lock()
-			if _, waiting := c.answers[key]; waiting {
-				c.answers[key] = result
-			}
-			c.mu.Unlock()
-			return nil
-		}
-		resetValue(v)
+	if c.readFast(body, v) {
+		return nil
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		resetValue(v)
@@ -158,62 +138,66 @@ func (c *codec) ReadObject(r *bufio.Reader, v any) error {
 	return nil
 }
 
-// splitRequest decodes body once as a request or notification and returns
-// its envelope without params, and a copy of the params (nil when absent)
-// as sent. ok is false for anything else (responses, batches, invalid
-// messages), which the caller decodes in full as before.
-func splitRequest(body []byte) (envelope, params json.RawMessage, ok bool) {
-	var env struct {
-		ID     json.RawMessage `json:"id"`
-		Method json.RawMessage `json:"method"`
-		Params json.RawMessage `json:"params"`
-	}
-	if json.Unmarshal(body, &env) != nil || len(env.Method) == 0 || env.Method[0] != '"' {
-		return nil, nil, false
-	}
-	envelope = append(envelope, `{"jsonrpc":"2.0","method":`...)
-	envelope = append(envelope, env.Method...)
-	if env.ID != nil {
-		envelope = append(envelope, `,"id":`...)
-		envelope = append(envelope, env.ID...)
-	}
-	// json.RawMessage fields are copies, so params outlive the pooled body.
-	return append(envelope, '}'), env.Params, true
+// envelope is the top level of a message, its params or result kept as sent.
+type envelope struct {
+	ID     json.RawMessage `json:"id"`
+	Method json.RawMessage `json:"method"`
+	Params json.RawMessage `json:"params"`
+	Result json.RawMessage `json:"result"`
+	Error  json.RawMessage `json:"error"`
 }
 
-// splitAnswer recognises a successful answer to a call this side is
-// waiting for and returns it with a null result, the call's key, and the
-// result as sent. ok is false for anything else, decoded in full as before.
-func (c *codec) splitAnswer(body []byte) (envelope json.RawMessage, key string, result json.RawMessage, ok bool) {
-	c.mu.Lock()
-	waiting := len(c.answers) > 0
-	c.mu.Unlock()
-	if !waiting {
-		return nil, "", nil, false
+// readFast decodes body into v the cheap way when it can, and reports
+// whether it did. jsonrpc2 would decode a request's params into a
+// map[string]any and marshal them back (most of the cost of a didChange),
+// and the result of an answer into interface{} and then twice more. So the
+// message is decoded once here; jsonrpc2 gets only a small envelope, and the
+// params, or the result of an answer to a call this side is waiting for, are
+// kept aside as sent (json.RawMessage fields are copies, so they outlive the
+// pooled body). Anything else is left to the full decode.
+func (c *codec) readFast(body []byte, v any) bool {
+	var env envelope
+	if json.Unmarshal(body, &env) != nil {
+		return false
 	}
-	var env struct {
-		ID     json.RawMessage `json:"id"`
-		Method json.RawMessage `json:"method"`
-		Result json.RawMessage `json:"result"`
-		Error  json.RawMessage `json:"error"`
+	switch {
+	case len(env.Method) > 0 && env.Method[0] == '"':
+		small := append([]byte(`{"jsonrpc":"2.0","method":`), env.Method...)
+		if env.ID != nil {
+			small = append(append(small, `,"id":`...), env.ID...)
+		}
+		if json.Unmarshal(append(small, '}'), v) != nil {
+			resetValue(v)
+			return false
+		}
+		c.params, c.paramsSet = env.Params, true
+		return true
+
+	case env.Method == nil && env.Error == nil && env.Result != nil && validID(env.ID):
+		var id jsonrpc2.ID
+		if json.Unmarshal(env.ID, &id) != nil {
+			return false
+		}
+		key := id.String()
+		c.mu.Lock()
+		_, waiting := c.answers[key]
+		c.mu.Unlock()
+		if !waiting {
+			return false
+		}
+		small := append(append([]byte(`{"jsonrpc":"2.0","id":`), env.ID...), `,"result":null}`...)
+		if json.Unmarshal(small, v) != nil {
+			resetValue(v)
+			return false
+		}
+		c.mu.Lock()
+		if _, waiting := c.answers[key]; waiting { // the call may have given up meanwhile
+			c.answers[key] = env.Result
+		}
+		c.mu.Unlock()
+		return true
 	}
-	if json.Unmarshal(body, &env) != nil || env.Method != nil || env.Error != nil || env.Result == nil || !validID(env.ID) {
-		return nil, "", nil, false
-	}
-	var id jsonrpc2.ID
-	if json.Unmarshal(env.ID, &id) != nil {
-		return nil, "", nil, false
-	}
-	c.mu.Lock()
-	_, waiting = c.answers[id.String()]
-	c.mu.Unlock()
-	if !waiting {
-		return nil, "", nil, false
-	}
-	envelope = append(envelope, `{"jsonrpc":"2.0","id":`...)
-	envelope = append(envelope, env.ID...)
-	envelope = append(envelope, `,"result":null}`...)
-	return envelope, id.String(), env.Result, true
+	return false
 }
 
 // expect notes that a call with this key awaits its answer.
