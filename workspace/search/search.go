@@ -48,6 +48,8 @@ type Options struct {
 	Regex         bool
 	CaseSensitive bool
 	// MaxMatches stops the search after this many matches (default 1000).
+	// Directories are searched in parallel, so which matches a bounded
+	// search keeps depends on scheduling.
 	MaxMatches int
 	// MaxBytes stops the search after reading this many bytes (default
 	// 1 GiB).
