@@ -46,6 +46,13 @@ const (
 	ParseError      Code = "parse_error"
 	ShuttingDown    Code = "shutting_down"
 	TooManyInFlight Code = "too_many_requests"
+
+	// PluginCrashed: the plugin serving the request died before answering.
+	PluginCrashed Code = "plugin_crashed"
+	// PluginUnavailable: the plugin is restarting, disabled or failed to start.
+	PluginUnavailable Code = "plugin_unavailable"
+	// PluginTimeout: the plugin did not answer within the request's deadline.
+	PluginTimeout Code = "plugin_timeout"
 )
 
 // ErrorData is the data member of every error gathering sends.
@@ -95,6 +102,9 @@ var (
 	ErrParse                = NewError(CodeParseError, ParseError, "parse error")
 	ErrShuttingDown         = NewError(CodeInvalidRequest, ShuttingDown, "server is shutting down")
 	ErrTooManyInFlight      = NewError(CodeRequestFailed, TooManyInFlight, "too many requests in flight")
+	ErrPluginCrashed        = NewError(CodeRequestFailed, PluginCrashed, "plugin crashed")
+	ErrPluginUnavailable    = NewError(CodeRequestFailed, PluginUnavailable, "plugin unavailable")
+	ErrPluginTimeout        = NewError(CodeRequestFailed, PluginTimeout, "plugin timed out")
 )
 
 // AsError returns the wire form of err: the *Error it wraps, with the full
