@@ -25,17 +25,20 @@ type Plugin struct {
 	Languages []string `json:"languages"`
 	// Source is "builtin" or the plugin's directory.
 	Source string `json:"source"`
-	// State is refused (verification failed), available (verified, not
-	// started), running, restarting, disabled or stopped.
+	// State is refused (verification failed), running, restarting,
+	// disabled (crashed too often) or stopped (not running: no document of
+	// its languages is open, or its sessions ended).
 	State string `json:"state"`
 	// Reason says why the plugin is refused, disabled or stopped, naming
 	// the failed step for a refusal.
 	Reason string `json:"reason,omitempty"`
 	// Sandbox is the sandbox the running plugin got, e.g.
 	// "landlock abi 7, seccomp, namespaces user+pid+net+ipc+uts; no cgroup (degraded)".
-	Sandbox  string `json:"sandbox,omitempty"`
-	Running  int    `json:"running"`
-	Restarts int    `json:"restarts"`
+	Sandbox string `json:"sandbox,omitempty"`
+	// Running counts the plugin's running instances: one per editor
+	// session with a document of its languages open.
+	Running  int `json:"running"`
+	Restarts int `json:"restarts"`
 	// StartedAt is when the newest running instance started, if any.
 	StartedAt *time.Time `json:"startedAt,omitempty"`
 }
