@@ -1,0 +1,132 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	seccomp "github.com/elastic/go-seccomp-bpf"
+	"github.com/landlock-lsm/go-landlock/landlock"
+	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
+	"golang.org/x/sys/unix"
+)
+
+// kernelLandlockABI asks the kernel for its Landlock ABI; 0 when missing.
+func kernelLandlockABI() int {
+	abi, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
+	if errno != 0 {
+		return 0
+	}
+	return int(abi)
+}
+
+// Access rights for the three kinds of grant, narrowed to files when the
+// granted path is a file.
+const (
+	readDir  = ll.AccessFSReadFile | ll.AccessFSReadDir
+	readFile = ll.AccessFSReadFile
+	execDir  = ll.AccessFSReadFile | ll.AccessFSReadDir | ll.AccessFSExecute
+	execFile = ll.AccessFSReadFile | ll.AccessFSExecute
+)
+
+// applyLandlock restricts this process and everything it executes to the
+// policy's paths: SystemRead and Read read-only, SystemRW and Write
+// read-write, Exec read and execute; nothing else on the filesystem. With
+// DenyTCP, TCP (and on ABI 10+ UDP) bind and connect are refused too; IPC
+// scopes (ABI 6+) keep signals and abstract Unix sockets inside the sandbox.
+// Paths that do not exist are skipped.
+func applyLandlock(p *policy) error {
+	cfg := landlock.V11.BestEffort()
+	if !p.DenyTCP {
+		cfg.HandledAccessNet = 0
+	}
+	abi := kernelLandlockABI()
+	var rules []landlock.Rule
+	grant := func(paths []string, dir, file landlock.AccessFSSet, rw bool) error {
+		for _, path := range paths {
+			fi, err := os.Stat(path)
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("grant %s: %w", path, err)
+			}
+			var r landlock.FSRule
+			switch {
+			case rw && fi.IsDir():
+				r = landlock.RWDirs(path)
+				if abi >= 2 { // asking for refer below ABI 2 would turn Landlock off entirely
+					r = r.WithRefer()
+				}
+			case rw:
+				r = landlock.RWFiles(path)
+			case fi.IsDir():
+				r = landlock.PathAccess(dir, path)
+			default:
+				r = landlock.PathAccess(file, path)
+			}
+			rules = append(rules, r.IgnoreIfMissing())
+		}
+		return nil
+	}
+	for _, g := range []struct {
+		paths     []string
+		dir, file landlock.AccessFSSet
+		rw        bool
+	}{
+		{p.SystemRead, readDir, readFile, false},
+		{p.Read, readDir, readFile, false},
+		{p.Exec, execDir, execFile, false},
+		{p.SystemRW, 0, 0, true},
+		{p.Write, 0, 0, true},
+	} {
+		if err := grant(g.paths, g.dir, g.file, g.rw); err != nil {
+			return err
+		}
+	}
+	return cfg.Restrict(rules...)
+}
+
+// deniedSyscalls fail with EPERM: debugging and tracing other processes,
+// namespaces and mounts (escaping or widening the sandbox), kernel keyrings,
+// modules, BPF, io_uring (which bypasses seccomp for the operations it
+// queues) and other syscalls no language tool needs. research/plugins.md
+// §3.3, plus the new mount API, kexec_file_load and io_uring_enter/register.
+var deniedSyscalls = []string{
+	"ptrace", "process_vm_readv", "process_vm_writev",
+	"mount", "umount2", "pivot_root", "chroot", "setns", "unshare",
+	"fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "open_by_handle_at",
+	"bpf", "perf_event_open", "userfaultfd", "personality",
+	"keyctl", "add_key", "request_key",
+	"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+	"reboot", "swapon", "swapoff", "acct", "quotactl",
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
+}
+
+// cloneNamespaceFlags are the clone(2) flags that create namespaces.
+const cloneNamespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
+	unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
+
+// applySeccomp loads the deny-list on every thread (TSYNC). clone with a
+// namespace flag fails with EPERM like unshare; clone3, whose flags sit in
+// memory a filter cannot read, fails with ENOSYS so that libc falls back
+// to clone (glibc does exactly that).
+func applySeccomp() error {
+	return seccomp.LoadFilter(seccomp.Filter{
+		NoNewPrivs: true,
+		Flag:       seccomp.FilterFlagTSync,
+		Policy: seccomp.Policy{
+			DefaultAction: seccomp.ActionAllow,
+			Syscalls: []seccomp.SyscallGroup{
+				{Action: seccomp.ActionErrno, Names: deniedSyscalls},
+				{Action: seccomp.ActionErrno, NamesWithCondtions: []seccomp.NameWithConditions{{
+					Name:       "clone",
+					Conditions: seccomp.ArgumentConditions{{Argument: 0, Operation: seccomp.BitsSet, Value: cloneNamespaceFlags}},
+				}}},
+				{Action: seccomp.ActionErrno | seccomp.Action(unix.ENOSYS), Names: []string{"clone3"}},
+			},
+		},
+	})
+}

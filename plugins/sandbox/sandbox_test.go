@@ -1,0 +1,167 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// hostListener is a TCP listener on the host's 127.0.0.1, accepting and
+// closing connections, so that a refused connect means the sandbox refused.
+func hostListener(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func TestSandboxConfines(t *testing.T) {
+	e := newTestEnv(t)
+	addr := hostListener(t)
+	ops := map[string]string{
+		"read:" + filepath.Join(e.workspace, "main.go"):  "ok",
+		"write:" + filepath.Join(e.workspace, "main.go"): "EACCES",
+		"write:" + filepath.Join(e.workspace, "new.go"):  "EACCES",
+		"read:" + filepath.Join(e.secret, "token"):       "EACCES",
+		"write:" + filepath.Join(e.secret, "new"):        "EACCES",
+		"write:/tmp/gathering-sandbox-escape":            "EACCES",
+		"read:/etc/shadow":                               "EACCES",
+		"write:" + filepath.Join(e.cache, "index"):       "ok",
+		"connect:" + addr:                                "EACCES", // Landlock answers before the empty netns would
+		"stdin":                                          "ok devnull",
+		"keyctl":                                         "EPERM",
+		"clone-newuser":                                  "EPERM",
+		"unshare-newuser":                                "EPERM",
+		"ptrace":                                         "EPERM",
+		"status":                                         "ok CapPrm=0000000000000000 CapEff=0000000000000000 CapBnd=0000000000000000 NoNewPrivs=1 Seccomp=2",
+		"procs":                                          "ok 1", // a /proc of its own PID namespace: only itself
+	}
+	var list []string
+	for op := range ops {
+		list = append(list, op)
+	}
+	got, lvl := e.run(e.spec(list...))
+	e.expect(got, ops)
+	if lvl.LandlockABI == 0 || !lvl.Seccomp || len(lvl.Namespaces) != 6 || !lvl.FreshProc || lvl.NetworkEnforcement != "netns,landlock-tcp" {
+		t.Errorf("Level = %s, want everything on", lvl)
+	}
+	t.Logf("level: %s", lvl)
+}
+
+// TestNetworkLayers proves each layer alone keeps the plugin off the
+// host's loopback, and that the connect test can succeed.
+func TestNetworkLayers(t *testing.T) {
+	e := newTestEnv(t)
+	addr := hostListener(t)
+	for _, c := range []struct {
+		name   string
+		modify func(*Spec)
+		want   map[string]string
+	}{
+		{"netns only", func(s *Spec) { s.DisableLandlock = true }, map[string]string{"connect:" + addr: "ENETUNREACH", "loopback": "ENETUNREACH"}},
+		{"landlock only", func(s *Spec) { s.DisableNamespaces = true }, map[string]string{"connect:" + addr: "EACCES"}},
+		{"loopback", func(s *Spec) { s.Network = NetworkLoopback }, map[string]string{"connect:" + addr: "ECONNREFUSED", "loopback": "ok"}},
+		{"any", func(s *Spec) { s.Network = NetworkAny }, map[string]string{"connect:" + addr: "ok", "loopback": "ok"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			spec := e.spec("connect:"+addr, "loopback")
+			c.modify(&spec)
+			got, lvl := e.run(spec)
+			e.expect(got, c.want)
+			t.Logf("level: %s", lvl)
+		})
+	}
+}
+
+func TestSandboxLimits(t *testing.T) {
+	e := newTestEnv(t)
+	spec := e.spec("emfile:100", "efbig:"+filepath.Join(e.cache, "big")+":2097152", "efbig:"+filepath.Join(e.cache, "small")+":1000000")
+	spec.Limits.MaxOpenFiles = 64
+	spec.Limits.MaxFileWriteMB = 1
+	got, lvl := e.run(spec)
+	e.expect(got, map[string]string{
+		"emfile:100": "EMFILE",
+		"efbig:" + filepath.Join(e.cache, "big") + ":2097152":   "EFBIG",
+		"efbig:" + filepath.Join(e.cache, "small") + ":1000000": "ok",
+	})
+	if !strings.Contains(lvl.String(), "rlimit:nofile=64,fsize=1MiB,data=1024MiB,core=0") {
+		t.Errorf("Level = %s, want the rlimits", lvl)
+	}
+}
+
+// TestSeccompOff is the positive control of the seccomp checks, and shows
+// Level saying so.
+func TestSeccompOff(t *testing.T) {
+	e := newTestEnv(t)
+	spec := e.spec("keyctl", "clone-newuser", "status")
+	spec.DisableSeccomp = true
+	got, lvl := e.run(spec)
+	e.expect(got, map[string]string{"keyctl": "ok", "clone-newuser": "ok", "status": "ok CapPrm=0000000000000000 CapEff=0000000000000000 CapBnd=0000000000000000 NoNewPrivs=1 Seccomp=0"})
+	if lvl.Seccomp || !strings.Contains(lvl.String(), "seccomp:off") || !strings.Contains(lvl.String(), "seccomp turned off") {
+		t.Errorf("Level = %s, want seccomp off and degraded", lvl)
+	}
+}
+
+// TestLevelHonest turns layers off, by Spec and by pretending the kernel
+// lacks them, and checks both what the plugin experiences and what Level says.
+func TestLevelHonest(t *testing.T) {
+	e := newTestEnv(t)
+	outside := filepath.Join(e.secret, "written")
+
+	spec := e.spec("write:"+outside, "procs")
+	spec.DisableNamespaces = true
+	spec.DisableLandlock = true
+	got, lvl := e.run(spec)
+	if got["write:"+outside] != "ok" || got["procs"] == "ok 1" {
+		t.Errorf("with landlock and namespaces off the plugin got %q", got)
+	}
+	s := lvl.String()
+	for _, want := range []string{"landlock:off", "ns:none", "namespaces turned off", "landlock turned off", "net:none(none)", "network none not enforced", "cgroup:none"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Level = %s, missing %q", s, want)
+		}
+	}
+	if !lvl.IsDegraded() || lvl.LandlockABI != 0 || len(lvl.Namespaces) != 0 || lvl.FreshProc {
+		t.Errorf("Level = %+v", lvl)
+	}
+
+	// A kernel without Landlock or user namespaces, as the probe would say.
+	caps := Probe()
+	caps.LandlockABI, caps.LandlockError = 0, "ENOSYS"
+	caps.Namespaces = map[string]bool{}
+	caps.NamespaceErrors = map[string]string{"user": "EPERM", "pid": "EPERM", "net": "EPERM", "ipc": "EPERM", "uts": "EPERM"}
+	spec = e.spec("write:" + outside)
+	spec.Capabilities = &caps
+	got, lvl = e.run(spec)
+	if got["write:"+outside] != "ok" {
+		t.Errorf("plugin without landlock: %q", got)
+	}
+	s = lvl.String()
+	for _, want := range []string{"landlock:off", "landlock unavailable (ENOSYS)", "no user namespace (EPERM)", "no net namespace (EPERM)", "seccomp "} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Level = %s, missing %q", s, want)
+		}
+	}
+
+	// Everything on: only the cgroup is degraded.
+	_, lvl = e.run(e.spec("hello"))
+	if len(lvl.Degraded) != 1 || !strings.Contains(lvl.Degraded[0], "cgroup") {
+		t.Errorf("full sandbox Level = %s, want only the cgroup degraded", lvl)
+	}
+}
