@@ -1,0 +1,81 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+)
+
+// firstLine starts cmd, waits for the probe's first output line, then
+// waits for it to exit. It returns the time from Start to the line.
+func firstLine(b *testing.B, cmd *exec.Cmd) time.Duration {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		b.Fatalf("no first line: %v", err)
+	}
+	d := time.Since(start)
+	if err := cmd.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// report adds the median time to the first line as a metric.
+func report(b *testing.B, ds []time.Duration) {
+	slices.Sort(ds)
+	b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, "ms-to-first-line-p50")
+}
+
+// BenchmarkStart times Start → the probe plugin's first output line, for
+// the same sealed memfd executed bare (/proc/self/fd/3, no launcher) and
+// through the launcher with and without namespaces.
+func BenchmarkStart(b *testing.B) {
+	bin := sealedTestBinary(b)
+	cache, socket, ws := b.TempDir(), b.TempDir(), b.TempDir()
+	spec := Spec{Launcher: os.Args[0], Binary: bin, Args: []string{"probe", "hello"}, Env: []string{helperEnv + "=1"},
+		Read: []string{ws}, Limits: testLimits(), SocketDir: socket, CacheDir: cache}
+
+	b.Run("bare", func(b *testing.B) {
+		var ds []time.Duration
+		for b.Loop() {
+			ds = append(ds, firstLine(b, &exec.Cmd{Path: pluginPath, Args: []string{"probe", "hello"}, Env: []string{helperEnv + "=1"}, ExtraFiles: []*os.File{bin}}))
+		}
+		report(b, ds)
+	})
+	b.Run("launcher-no-namespaces", func(b *testing.B) {
+		s := spec
+		s.DisableNamespaces = true
+		var ds []time.Duration
+		for b.Loop() {
+			cmd, _, err := Command(s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ds = append(ds, firstLine(b, cmd))
+		}
+		report(b, ds)
+	})
+	b.Run("launcher-everything", func(b *testing.B) {
+		var ds []time.Duration
+		for b.Loop() {
+			cmd, _, err := Command(spec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ds = append(ds, firstLine(b, cmd))
+		}
+		report(b, ds)
+	})
+}
