@@ -103,11 +103,37 @@ func runNode(t *testing.T, server func(*testing.T) string) {
 	}
 	// Most of a test is waiting on the server, so run more files at once than
 	// node's default of one per core less one.
-	out := run(t, dir, []string{"GATHERING_BIN=" + server(t)}, node, "--test", "--test-reporter=spec", "--test-concurrency=4")
+	env := []string{"GATHERING_BIN=" + server(t)}
+	if bin := langserversBin(); bin != "" {
+		// The language scenarios run gopls, pyright and
+		// typescript-language-server from here through the server's PATH.
+		env = append(env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	} else {
+		t.Log("no language servers installed (run scripts/langservers); their scenarios skip, or fail under CI=true")
+	}
+	out := run(t, dir, env, node, "--test", "--test-reporter=spec", "--test-concurrency=4")
 	// The spec reporter ends with "ℹ pass N" and "ℹ fail N".
 	if n := count(out, `(?m)^ℹ pass (\d+)$`); n == 0 {
 		t.Errorf("node --test reported no passing tests")
 	}
+}
+
+// langserversBin returns the directory scripts/langservers installs the
+// pinned language servers into, or "" when it does not exist.
+func langserversBin() string {
+	dir := os.Getenv("GATHERING_LANGSERVERS")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".cache", "gathering", "langservers")
+	}
+	bin := filepath.Join(dir, "bin")
+	if fi, err := os.Stat(bin); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return bin
 }
 
 func runNvim(t *testing.T, server func(*testing.T) string, transport string) {
