@@ -1,0 +1,121 @@
+package sdk
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc"
+
+	"github.com/gathering-dev/gathering/plugins/sdk/pluginv1"
+)
+
+// Transport carries whole JSON-RPC messages, one per Read or Write, with no
+// framing header. Read returns io.EOF once the host has closed its side; it
+// is called from one goroutine at a time. Write is safe for concurrent use.
+type Transport interface {
+	Read() ([]byte, error)
+	Write([]byte) error
+}
+
+// streamTransport is a Session stream: one message per Frame.
+type streamTransport struct {
+	s        grpc.BidiStreamingServer[pluginv1.Frame, pluginv1.Frame]
+	maxBytes int
+	mu       sync.Mutex
+}
+
+func (t *streamTransport) Read() ([]byte, error) {
+	f, err := t.s.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return f.Message, nil
+}
+
+// Write refuses a message over the cap itself: gRPC would refuse it too,
+// but by ending the whole Session.
+func (t *streamTransport) Write(b []byte) error {
+	if len(b) > t.maxBytes {
+		return &TooLargeError{Size: len(b), Max: t.maxBytes}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.s.Send(&pluginv1.Frame{Message: b})
+}
+
+// stdioTransport frames messages as LSP does on stdio: a header of
+// "Name: value" lines ending in an empty line, of which only Content-Length
+// matters, then that many bytes.
+type stdioTransport struct {
+	r        *bufio.Reader
+	w        io.Writer
+	maxBytes int
+	mu       sync.Mutex
+}
+
+func newStdioTransport(r io.Reader, w io.Writer, maxBytes int) *stdioTransport {
+	return &stdioTransport{r: bufio.NewReader(r), w: w, maxBytes: maxBytes}
+}
+
+// errBadHeader means the stream cannot be read on: without a length there is
+// no finding the next message.
+var errBadHeader = errors.New("sdk: bad message header")
+
+func (t *stdioTransport) Read() ([]byte, error) {
+	length := -1
+	for first := true; ; first = false {
+		line, err := t.r.ReadSlice('\n')
+		if err == io.EOF && first && len(line) == 0 {
+			return nil, io.EOF
+		}
+		if err == io.EOF {
+			return nil, io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadHeader, err)
+		}
+		text := strings.TrimRight(string(line), "\r\n")
+		if text == "" {
+			break
+		}
+		name, value, ok := strings.Cut(text, ":")
+		if !ok {
+			return nil, fmt.Errorf("%w: %q", errBadHeader, text)
+		}
+		if strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
+			length, err = strconv.Atoi(strings.TrimSpace(value))
+			if err != nil || length < 0 {
+				return nil, fmt.Errorf("%w: %q", errBadHeader, text)
+			}
+		}
+	}
+	if length < 0 {
+		return nil, fmt.Errorf("%w: no Content-Length", errBadHeader)
+	}
+	if length > t.maxBytes {
+		if _, err := io.CopyN(io.Discard, t.r, int64(length)); err != nil {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, &TooLargeError{Size: length, Max: t.maxBytes}
+	}
+	body := make([]byte, length)
+	if _, err := io.ReadFull(t.r, body); err != nil {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return body, nil
+}
+
+func (t *stdioTransport) Write(b []byte) error {
+	frame := make([]byte, 0, len(b)+32)
+	frame = fmt.Appendf(frame, "Content-Length: %d\r\n\r\n", len(b))
+	frame = append(frame, b...)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, err := t.w.Write(frame)
+	return err
+}
