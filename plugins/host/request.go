@@ -1,0 +1,447 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gathering-dev/gathering/protocol"
+)
+
+var null = json.RawMessage("null")
+
+// Request routes an editor request to the plugins serving it and merges
+// their answers (DESIGN.md "Plugins"). A request no plugin serves answers
+// null (a resolve request: its item unchanged); a plugin's error comes back
+// with the plugin's name in its message, as a *protocol.Error; when several
+// plugins serve a request, the answer is an error only if every one failed.
+// Each plugin gets the deadline of the request's kind (2 s interactive, 10 s
+// edits, 30 s workspace-wide); when it passes, the launch layer sends
+// $/cancelRequest and the error is protocol.ErrPluginTimeout.
+func (s *Session) Request(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	if len(params) > MaxParamsBytes {
+		return nil, protocol.Errorf(protocol.ErrTooLarge, "%s params are %d bytes, over the %d-byte limit for plugins", method, len(params), MaxParamsBytes)
+	}
+	r, ok := routes[method]
+	if !ok {
+		return s.custom(ctx, method, params)
+	}
+	q := &query{method: method, route: r, params: params}
+	switch r.target {
+	case byDocument:
+		return s.byDocument(ctx, q)
+	case byWorkspace:
+		return s.collect(ctx, q, s.instances())
+	case byCommand:
+		return s.command(ctx, q)
+	default:
+		return s.resolve(ctx, q)
+	}
+}
+
+// query is one editor request on its way to plugins.
+type query struct {
+	method string
+	route  route
+	params json.RawMessage
+	// uri is the document the request is about; positions without a uri
+	// of their own belong to it.
+	uri string
+	// prepare adjusts the decoded params for one plugin; false skips it.
+	prepare func(params map[string]any, pi *pluginInstance) bool
+}
+
+// answer is one plugin's reply: raw as the plugin sent it when it needed no
+// change, else decoded into v and converted to the session's encoding.
+type answer struct {
+	pi      *pluginInstance
+	raw     json.RawMessage
+	v       any
+	decoded bool
+	err     error
+	skipped bool // the plugin does not serve this request
+}
+
+func (a *answer) null() bool {
+	if a.decoded {
+		return a.v == nil
+	}
+	return isNull(a.raw)
+}
+
+func (a *answer) value() any {
+	if !a.decoded {
+		a.v, _ = decodeJSON(a.raw)
+		a.decoded = true
+	}
+	return a.v
+}
+
+// byDocument serves a textDocument/* request from the plugins of its document.
+func (s *Session) byDocument(ctx context.Context, q *query) (json.RawMessage, error) {
+	var p struct {
+		TextDocument struct {
+			URI string `json:"uri"`
+		} `json:"textDocument"`
+	}
+	if err := json.Unmarshal(q.params, &p); err != nil || p.TextDocument.URI == "" {
+		return nil, protocol.Errorf(protocol.ErrInvalidParams, "%s: no textDocument.uri", q.method)
+	}
+	q.uri = p.TextDocument.URI
+	d := s.docSnapshot(q.uri)
+	if d == nil || d.oversize {
+		return null, nil
+	}
+	var insts []*pluginInstance
+	for _, p := range d.plugins {
+		if pi := s.existing(p.name); pi != nil {
+			insts = append(insts, pi)
+		}
+	}
+	if q.method == "textDocument/codeAction" {
+		q.prepare = ownDiagnostics
+	}
+	if q.route.merge == mergeOwner {
+		return s.owner(ctx, q, insts)
+	}
+	return s.collect(ctx, q, insts)
+}
+
+// owner serves a request from the first plugin declaring its capability.
+func (s *Session) owner(ctx context.Context, q *query, insts []*pluginInstance) (json.RawMessage, error) {
+	for _, pi := range insts {
+		if _, err := pi.await(ctx); err != nil {
+			continue
+		}
+		caps, _, _ := pi.view()
+		if !hasCapability(caps, q.route.capability) {
+			continue
+		}
+		if q.method == "textDocument/prepareRename" && !hasCapability(caps, "renameProvider.prepareProvider") {
+			// The owner renames without preparing: let the editor decide.
+			return json.RawMessage(`{"defaultBehavior":true}`), nil
+		}
+		a := s.ask(ctx, pi, q)
+		if a.err != nil {
+			return nil, a.err
+		}
+		return s.finish(q, []*answer{&a})
+	}
+	return null, nil
+}
+
+// collect asks every instance in parallel and merges their answers.
+func (s *Session) collect(ctx context.Context, q *query, insts []*pluginInstance) (json.RawMessage, error) {
+	if len(insts) == 0 {
+		return null, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chans := make([]chan answer, len(insts))
+	for i, pi := range insts {
+		chans[i] = make(chan answer, 1)
+		go func() { chans[i] <- s.ask(ctx, pi, q) }()
+	}
+	answers := make([]*answer, 0, len(insts))
+	var firstErr error
+	for _, ch := range chans {
+		a := <-ch
+		switch {
+		case a.skipped:
+		case a.err != nil:
+			s.log.Debug("plugin failed a request", "plugin", a.pi.p.name, "method", q.method, "err", a.err)
+			if firstErr == nil {
+				firstErr = a.err
+			}
+		default:
+			answers = append(answers, &a)
+			if q.route.merge == mergeFirst && !a.null() {
+				return s.finish(q, answers[len(answers)-1:])
+			}
+		}
+	}
+	if len(answers) == 0 && firstErr != nil {
+		return nil, firstErr
+	}
+	return s.finish(q, answers)
+}
+
+// finish tags and merges the answers of the plugins that served q.
+func (s *Session) finish(q *query, answers []*answer) (json.RawMessage, error) {
+	if q.route.tag {
+		for _, a := range answers {
+			tagAnswer(q, a)
+		}
+	}
+	var out any
+	switch q.route.merge {
+	case mergeFirst, mergeOwner, mergeOne:
+		for _, a := range answers {
+			if !a.null() {
+				if !a.decoded {
+					return a.raw, nil
+				}
+				out = a.v
+				break
+			}
+		}
+	case mergeCompletion:
+		out = mergeCompletions(answers)
+	default:
+		out = mergeLists(q.method, answers)
+	}
+	if out == nil {
+		return null, nil
+	}
+	raw, err := encodeJSON(out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode merged result: %w", q.method, err)
+	}
+	return raw, nil
+}
+
+// ask sends q to one instance: its params adjusted and converted to the
+// instance's encoding, under the deadline of q's kind; the answer converted
+// back to the session's encoding.
+func (s *Session) ask(ctx context.Context, pi *pluginInstance, q *query) answer {
+	a := answer{pi: pi}
+	inst, err := pi.await(ctx)
+	if err != nil {
+		a.err = err
+		return a
+	}
+	caps, enc, _ := pi.view()
+	if !hasCapability(caps, q.route.capability) {
+		a.skipped = true
+		return a
+	}
+	body := q.params
+	tokens := bytes.Contains(body, []byte(`Token"`))
+	if q.prepare != nil || enc != s.enc || tokens {
+		v, err := decodeJSON(body)
+		if err != nil {
+			a.err = protocol.Errorf(protocol.ErrInvalidParams, "%s: %v", q.method, err)
+			return a
+		}
+		if m, ok := v.(map[string]any); ok {
+			// Partial results and the editor's progress would come back
+			// unmerged and unconverted: plugins answer whole.
+			delete(m, "workDoneToken")
+			delete(m, "partialResultToken")
+			if q.prepare != nil && !q.prepare(m, pi) {
+				a.skipped = true
+				return a
+			}
+		}
+		s.converter(s.enc, enc, q.uri).walk(v, q.uri)
+		if body, err = encodeJSON(v); err != nil {
+			a.err = fmt.Errorf("%s: encode params: %w", q.method, err)
+			return a
+		}
+		if len(body) > MaxParamsBytes {
+			a.err = protocol.Errorf(protocol.ErrTooLarge, "%s params for plugin %s are %d bytes, over the limit", q.method, pi.p.name, len(body))
+			return a
+		}
+	}
+	d := s.h.deadlines.of(q.route.kind)
+	cctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	raw, err := inst.Call(cctx, q.method, body)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			a.err = protocol.Errorf(protocol.ErrRequestCancelled, "%s cancelled", q.method)
+		case errors.Is(cctx.Err(), context.DeadlineExceeded):
+			a.err = protocol.Errorf(protocol.ErrPluginTimeout, "plugin %s did not answer %s within %s", pi.p.name, q.method, d)
+		default:
+			var pe *protocol.Error
+			if errors.As(err, &pe) && pe.RPCCode == protocol.CodeMethodNotFound {
+				a.raw = null // it does not serve the method after all
+				return a
+			}
+			a.err = pluginError(pi.p.name, err)
+		}
+		return a
+	}
+	a.raw = raw
+	if enc != s.enc {
+		v := a.value()
+		s.converter(enc, s.enc, q.uri).walk(v, q.uri)
+	}
+	return a
+}
+
+// pluginError names the plugin in err's message, keeping its codes.
+func pluginError(name string, err error) error {
+	var pe *protocol.Error
+	if !errors.As(err, &pe) {
+		return protocol.Errorf(protocol.ErrInternal, "plugin %s: %v", name, err)
+	}
+	out := *pe
+	if !strings.Contains(pe.Message, name) {
+		out.Message = "plugin " + name + ": " + pe.Message
+	}
+	if out.Data.Code == "" {
+		switch out.RPCCode {
+		case protocol.CodeRequestCancelled:
+			out.Data.Code = protocol.Cancelled
+		case protocol.CodeInvalidParams:
+			out.Data.Code = protocol.InvalidParams
+		default:
+			out.Data.Code = protocol.Internal
+		}
+	}
+	return &out
+}
+
+// converter returns a converter of positions from one encoding to another
+// for a request about document root.
+func (s *Session) converter(from, to encoding, root string) *converter {
+	return &converter{from: from, to: to, root: root, text: s.textIndex}
+}
+
+// ownDiagnostics keeps in a codeAction's context only the diagnostics of
+// the plugin it goes to (and untagged ones), with their data restored.
+func ownDiagnostics(params map[string]any, pi *pluginInstance) bool {
+	c, _ := params["context"].(map[string]any)
+	list, _ := c["diagnostics"].([]any)
+	if list == nil {
+		return true
+	}
+	kept := make([]any, 0, len(list))
+	for _, d := range list {
+		m, ok := d.(map[string]any)
+		if !ok {
+			continue
+		}
+		if name, _, tagged := taggedBy(m); tagged {
+			if name != pi.p.name {
+				continue
+			}
+			untagData(m)
+		}
+		kept = append(kept, m)
+	}
+	c["diagnostics"] = kept
+	return true
+}
+
+// command routes workspace/executeCommand by the plugin name prefixing the
+// command.
+func (s *Session) command(ctx context.Context, q *query) (json.RawMessage, error) {
+	var p struct {
+		Command string `json:"command"`
+	}
+	if err := json.Unmarshal(q.params, &p); err != nil {
+		return nil, protocol.Errorf(protocol.ErrInvalidParams, "%s: %v", q.method, err)
+	}
+	name, _, ok := strings.Cut(p.Command, ".")
+	if !ok {
+		return null, nil
+	}
+	pi := s.existing(name)
+	if pi == nil {
+		return null, nil
+	}
+	q.prepare = func(m map[string]any, pi *pluginInstance) bool {
+		stripCommands(m, pi.p.name)
+		return true
+	}
+	a := s.ask(ctx, pi, q)
+	if a.err != nil {
+		return nil, a.err
+	}
+	if a.skipped {
+		return null, nil
+	}
+	return s.finish(q, []*answer{&a})
+}
+
+// resolve sends a resolve (or call/type hierarchy) request to the plugin
+// whose tag its item carries, with the item's data and commands as that
+// plugin made them. An item without a tag, or whose plugin cannot resolve,
+// is answered as it came (null for hierarchy requests).
+func (s *Session) resolve(ctx context.Context, q *query) (json.RawMessage, error) {
+	unchanged := q.params
+	if q.route.item != "" {
+		unchanged = null
+	}
+	v, err := decodeJSON(q.params)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.ErrInvalidParams, "%s: %v", q.method, err)
+	}
+	item, _ := v.(map[string]any)
+	if q.route.item != "" {
+		item, _ = item[q.route.item].(map[string]any)
+	}
+	if item == nil {
+		return unchanged, nil
+	}
+	name, uri, ok := taggedBy(item)
+	if !ok {
+		return unchanged, nil
+	}
+	pi := s.existing(name)
+	if pi == nil {
+		return unchanged, nil
+	}
+	q.uri = uri
+	q.prepare = func(m map[string]any, pi *pluginInstance) bool {
+		it := m
+		if q.route.item != "" {
+			it, _ = m[q.route.item].(map[string]any)
+		}
+		if it != nil {
+			untagData(it)
+			stripCommands(it, pi.p.name)
+		}
+		return true
+	}
+	a := s.ask(ctx, pi, q)
+	switch {
+	case a.err != nil:
+		return nil, a.err
+	case a.skipped:
+		return unchanged, nil
+	}
+	return s.finish(q, []*answer{&a})
+}
+
+// custom routes a method a plugin's manifest lists in custom_methods: to the
+// first such plugin serving params.textDocument.uri if there is one, else to
+// the first running instance listing it. Other methods answer null.
+func (s *Session) custom(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	var p struct {
+		TextDocument struct {
+			URI string `json:"uri"`
+		} `json:"textDocument"`
+	}
+	json.Unmarshal(params, &p)
+	var candidates []*pluginInstance
+	if d := s.docSnapshot(p.TextDocument.URI); d != nil && !d.oversize {
+		for _, pl := range d.plugins {
+			if pi := s.existing(pl.name); pi != nil {
+				candidates = append(candidates, pi)
+			}
+		}
+	} else if p.TextDocument.URI == "" {
+		candidates = s.instances()
+	}
+	for _, pi := range candidates {
+		for _, m := range pi.p.manifest.Capabilities.CustomMethods {
+			if m != method {
+				continue
+			}
+			q := &query{method: method, route: route{merge: mergeOne, kind: other}, params: params, uri: p.TextDocument.URI}
+			a := s.ask(ctx, pi, q)
+			if a.err != nil {
+				return nil, a.err
+			}
+			return s.finish(q, []*answer{&a})
+		}
+	}
+	return null, nil
+}
