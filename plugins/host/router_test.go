@@ -353,7 +353,7 @@ func TestNoPluginMeansNull(t *testing.T) {
 	st.s.DidOpen(context.Background(), goURI, "go", 1, "package main\n")
 	st.s.DidOpen(context.Background(), "file:///ws/notes.txt", "plaintext", 1, "hello\n")
 	for _, c := range []struct{ method, uri string }{
-		{"textDocument/hover", goURI},                    // alpha does not hover
+		{"textDocument/hover", goURI},                       // alpha does not hover
 		{"textDocument/definition", "file:///ws/notes.txt"}, // no plugin for text
 		{"textDocument/references", "file:///ws/closed.go"}, // not open
 		{"textDocument/formatting", goURI},
