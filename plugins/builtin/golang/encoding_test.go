@@ -30,6 +30,7 @@ func lspPosition(text string, off int, enc posEncoding) position {
 }
 
 func TestLineIndexRoundTripsEveryOffsetInEachEncoding(t *testing.T) {
+	t.Parallel()
 	text := "package ü\n\nvar s = \"😀\" + x // ü😀ä\r\nfunc 😀() {}\n"
 	index := newLineIndex(text)
 	for _, enc := range []posEncoding{encUTF8, encUTF16, encUTF32} {
@@ -52,6 +53,7 @@ func TestLineIndexRoundTripsEveryOffsetInEachEncoding(t *testing.T) {
 }
 
 func TestLineIndexClampsAndNeverSplitsARune(t *testing.T) {
+	t.Parallel()
 	text := "a😀b\nxy"
 	index := newLineIndex(text)
 	cases := []struct {
@@ -75,6 +77,7 @@ func TestLineIndexClampsAndNeverSplitsARune(t *testing.T) {
 }
 
 func TestChooseEncodingTakesTheClientsFirstSupported(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		offered []string
 		want    posEncoding

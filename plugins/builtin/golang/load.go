@@ -45,7 +45,7 @@ type checked struct {
 	pkg   *types.Package
 	info  *types.Info // nil unless full
 	files []*ast.File
-	names []string         // absolute file names, parallel to files
+	names []string          // absolute file names, parallel to files
 	texts map[string]string // file name → the text that was parsed (full only)
 	errs  []error           // scanner.Error and types.Error, full only
 	deps  []*checked        // the packages this one imported, as they were then

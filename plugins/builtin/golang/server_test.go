@@ -1,13 +1,17 @@
 package golang
 
 import (
+	"errors"
 	"go/format"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gathering-dev/gathering/plugins/sdk"
 )
 
 func newFixture(t *testing.T, files map[string]string, encodings ...string) *fixture {
@@ -19,6 +23,7 @@ func newFixture(t *testing.T, files map[string]string, encodings ...string) *fix
 }
 
 func TestInitializeAnswersCapabilitiesAndTheChosenEncoding(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		offered []string
 		want    string
@@ -43,6 +48,7 @@ func TestInitializeAnswersCapabilitiesAndTheChosenEncoding(t *testing.T) {
 }
 
 func TestHoverShowsSignatureAndDocAcrossPackagesAndStd(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demoModule)
 	b := demoModule["b/b.go"]
 	uri := f.open("b/b.go", b)
@@ -88,6 +94,7 @@ func TestHoverShowsSignatureAndDocAcrossPackagesAndStd(t *testing.T) {
 }
 
 func TestDefinitionAcrossPackagesAndIntoGOROOT(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demoModule)
 	a, b := demoModule["a/a.go"], demoModule["b/b.go"]
 	buri := f.open("b/b.go", b)
@@ -140,6 +147,7 @@ func TestDefinitionAcrossPackagesAndIntoGOROOT(t *testing.T) {
 }
 
 func TestReferencesFindUsesInEveryPackageOfTheModule(t *testing.T) {
+	t.Parallel()
 	files := maps(demoModule, map[string]string{
 		"a/a_test.go": "package a\n\nimport \"testing\"\n\nfunc TestGreet(t *testing.T) { _ = (&Greeter{}).Greet() }\n",
 		"c/c.go":      "package c\n\nimport \"example.com/demo/a\"\n\nvar G = new(a.Greeter).Greet\n",
@@ -200,6 +208,7 @@ func maps(a, b map[string]string) map[string]string {
 }
 
 func TestDiagnosticsReportSyntaxAndTypeErrorsWithTheirRanges(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demoModule)
 	b := demoModule["b/b.go"]
 	uri := f.open("b/b.go", b)
@@ -227,7 +236,7 @@ func TestDiagnosticsReportSyntaxAndTypeErrorsWithTheirRanges(t *testing.T) {
 	// A syntax error, sent as an incremental change in the middle of a line.
 	pos := at(t, bad, "return", 0, encUTF16)
 	f.c.notify("textDocument/didChange", map[string]any{
-		"textDocument": map[string]any{"uri": uri, "version": 3},
+		"textDocument":   map[string]any{"uri": uri, "version": 3},
 		"contentChanges": []map[string]any{{"range": lspRange{pos, pos}, "text": "x := )\n\t"}}})
 	d = f.c.diagnostics(uri, func(d []diagnostic) bool {
 		return len(d) > 0 && d[0].Source == "syntax"
@@ -246,6 +255,7 @@ func TestDiagnosticsReportSyntaxAndTypeErrorsWithTheirRanges(t *testing.T) {
 }
 
 func TestDiagnosticsFollowAnEditInAnImportedPackage(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demoModule)
 	a, b := demoModule["a/a.go"], demoModule["b/b.go"]
 	buri := f.open("b/b.go", b)
@@ -263,6 +273,7 @@ func TestDiagnosticsFollowAnEditInAnImportedPackage(t *testing.T) {
 }
 
 func TestDocumentSymbolsNestFieldsAndMethodsUnderTheirTypes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demoModule)
 	a := demoModule["a/a.go"]
 	uri := f.open("a/a.go", a)
@@ -296,6 +307,7 @@ func TestDocumentSymbolsNestFieldsAndMethodsUnderTheirTypes(t *testing.T) {
 }
 
 func TestFormattingEqualsGoFormatAndRefusesBrokenCode(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demoModule)
 	messy := "package a\nimport \"fmt\"\nfunc  F( ) {\nfmt.Println( \"ü😀\" )\n}\n\n\n\nvar   X=1\n"
 	uri := f.open("a/messy.go", messy)
@@ -320,8 +332,9 @@ func TestFormattingEqualsGoFormatAndRefusesBrokenCode(t *testing.T) {
 	// A syntax error is an error answer, not an edit.
 	buri := f.open("a/broken.go", "package a\nfunc {\n")
 	err = f.c.call("textDocument/formatting", map[string]any{"textDocument": map[string]any{"uri": buri}}, &edits)
-	if err == nil || !strings.Contains(err.Error(), "expected") {
-		t.Errorf("formatting broken code: err %v", err)
+	var rpcErr *sdk.Error
+	if !errors.As(err, &rpcErr) || rpcErr.Code != codeRequestFailed || !strings.Contains(rpcErr.Message, "expected") {
+		t.Errorf("formatting broken code: err %v, want code %d saying what was expected", err, codeRequestFailed)
 	}
 }
 
@@ -343,6 +356,7 @@ func applyEdits(t testing.TB, text string, edits []textEdit, enc posEncoding) st
 }
 
 func TestCompletionOffersScopePackageMembersAndFields(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, demoModule)
 	b := demoModule["b/b.go"]
 	uri := f.open("b/b.go", b)
@@ -407,10 +421,11 @@ func TestCompletionOffersScopePackageMembersAndFields(t *testing.T) {
 }
 
 func TestCompletionCapsTheListAndSaysItIsIncomplete(t *testing.T) {
+	t.Parallel()
 	var src strings.Builder
 	src.WriteString("package big\n\nconst (\n")
 	for i := range maxCompletionItems + 10 {
-		src.WriteString("\tC" + strings.Repeat("x", i%3) + itoa(i) + " = 0\n")
+		src.WriteString("\tC" + strconv.Itoa(i) + " = 0\n")
 	}
 	src.WriteString(")\n\nvar _ = \n")
 	files := map[string]string{"go.mod": "module example.com/big\n", "big.go": src.String()}
@@ -424,5 +439,3 @@ func TestCompletionCapsTheListAndSaysItIsIncomplete(t *testing.T) {
 		t.Errorf("completion gave %d items, incomplete %v; want %d, true", len(list.Items), list.IsIncomplete, maxCompletionItems)
 	}
 }
-
-func itoa(i int) string { return strings.TrimLeft(strings.Repeat(" ", 0)+string(rune('0'+i%10)), " ") + func() string { return string(rune('a' + i/10%26)) }() + strings.Repeat("z", i/260) }

@@ -83,9 +83,13 @@ func (s *session) initialize(raw json.RawMessage) (any, error) {
 
 // shutdown stops the diagnostics loop and waits for it.
 func (s *session) shutdown() {
-	s.stopOnce.Do(func() { close(s.done) })
+	s.stop()
 	s.wg.Wait()
 }
+
+// stop tells the diagnostics loop to end, without waiting (the loop itself
+// calls it when the host is gone).
+func (s *session) stop() { s.stopOnce.Do(func() { close(s.done) }) }
 
 func (s *session) didOpen(n notifier, raw json.RawMessage) error {
 	p, err := decode[didOpenParams](raw)
