@@ -71,6 +71,13 @@ func Command(spec Spec) (*exec.Cmd, Level, error) {
 		// execution, which Landlock checks like any execve.
 		p.Exec = append(slices.Clone(p.Exec), interp)
 	}
+	for _, path := range spec.Exec {
+		// The same for programs granted one by one (a directory grant
+		// needs its programs' loader granted by the caller).
+		if interp, err := ELFInterpreter(path); err == nil && interp != "" && !slices.Contains(p.Exec, interp) {
+			p.Exec = append(p.Exec, interp)
+		}
+	}
 
 	lvl := Level{NoNewPrivs: true, Network: spec.Network, Cgroup: "none",
 		NoFile: spec.Limits.MaxOpenFiles, FSizeMB: spec.Limits.MaxFileWriteMB, DataMB: spec.Limits.MemoryMB}
@@ -267,6 +274,24 @@ func environment(spec Spec) []string {
 		set(kv)
 	}
 	return env
+}
+
+// ELFInterpreter returns the ELF interpreter (PT_INTERP, the dynamic
+// loader) of the program at path: "" for a static binary, a script, a
+// directory or anything else that is not a dynamically linked ELF file.
+// A plugin that may execute a dynamically linked program needs Execute on
+// it too: [Command] adds it for Spec.Exec entries that are files; callers
+// granting a directory add the loader of the programs in it.
+func ELFInterpreter(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "", err
+	}
+	return elfInterpreter(f)
 }
 
 // elfInterpreter returns the PT_INTERP of the ELF image in f ("" for a

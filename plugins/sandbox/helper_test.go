@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -216,19 +217,23 @@ type testEnv struct {
 	workspace, secret, cache, socket string
 }
 
-// sealedTestBinary seals a copy of this test binary, the probe plugin.
-func sealedTestBinary(t testing.TB) *os.File {
-	t.Helper()
+// sealedSelf is one sealed copy of this test binary, the probe plugin,
+// shared by the tests: sealed, it cannot change under them.
+var sealedSelf = sync.OnceValues(func() (*os.File, error) {
 	self, err := os.Open("/proc/self/exe")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer self.Close()
-	f, err := SealedCopy("probe", func(w io.Writer) (int64, error) { return io.Copy(w, self) })
+	return SealedCopy("probe", func(w io.Writer) (int64, error) { return io.Copy(w, self) })
+})
+
+func sealedTestBinary(t testing.TB) *os.File {
+	t.Helper()
+	f, err := sealedSelf()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.Close() })
 	return f
 }
 
@@ -253,7 +258,7 @@ func (e *testEnv) spec(ops ...string) Spec {
 		Launcher:  os.Args[0],
 		Binary:    e.binary,
 		Args:      append([]string{"probe"}, ops...),
-		Env:       []string{helperEnv + "=1"},
+		Env:       []string{helperEnv + "=1", "GORACE=atexit_sleep_ms=0"},
 		Read:      []string{e.workspace},
 		Network:   NetworkNone,
 		Limits:    testLimits(),

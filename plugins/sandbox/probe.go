@@ -1,11 +1,5 @@
 //go:build linux
 
-// Package sandbox confines plugin processes with what the running kernel
-// offers: rlimits, no_new_privs, Landlock, seccomp and namespaces.
-//
-// This file holds [Probe], which measures what is available; `gathering
-// doctor` prints it and the launcher will use it to report the sandbox level
-// each plugin got.
 package sandbox
 
 import (
@@ -51,7 +45,8 @@ var namespaceFlags = []struct {
 	{"uts", unix.CLONE_NEWUTS},
 }
 
-// Probe measures the kernel's sandbox features by trying each one: it asks
+// Probe measures the kernel's sandbox features by trying each one (`gathering
+// doctor` prints it; [Command] uses it to choose what to apply): it asks
 // Landlock for its ABI, asks seccomp whether the kill action is available,
 // and starts /bin/true in each kind of namespace. It changes nothing in the
 // calling process.
