@@ -42,7 +42,7 @@ func TestConvertCountsCodeUnits(t *testing.T) {
 func TestConverterWalksLSPValues(t *testing.T) {
 	texts := map[string]*lineIndex{
 		"file:///a": newLineIndex("😀😀x"), // x: utf-16 4, utf-8 8
-		"file:///b": newLineIndex("éx"),   // x: utf-16 1, utf-8 2
+		"file:///b": newLineIndex("éx"),  // x: utf-16 1, utf-8 2
 	}
 	c := &converter{from: utf16, to: utf8Enc, root: "file:///a", text: func(uri string) *lineIndex { return texts[uri] }}
 	pos := func(ch int) map[string]any { return map[string]any{"line": 0, "character": ch} }
