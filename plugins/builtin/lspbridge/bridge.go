@@ -384,11 +384,27 @@ func (b *bridge) serverToHost() error {
 		if _, err := io.ReadFull(r, body); err != nil {
 			return fmt.Errorf("%w: output ended inside a %d-byte message", errFraming, n)
 		}
-		if b.shutdownSent.Load() && bytes.Contains(body, []byte(shutdownID)) {
-			b.ackOnce.Do(func() { close(b.shutdownAck) })
+		if b.hostGone.Load() {
+			b.hostAbsent(body)
 			continue
 		}
 		b.toHost(body)
+	}
+}
+
+// hostAbsent handles a message from the server once the host has gone: the
+// answer to the bridge's own shutdown is noted, and a request is answered
+// with an error, since a server may wait on its request before it can shut
+// down (gopls waits on window/workDoneProgress/create, say).
+func (b *bridge) hostAbsent(body []byte) {
+	if b.shutdownSent.Load() && bytes.Contains(body, []byte(shutdownID)) {
+		b.ackOnce.Do(func() { close(b.shutdownAck) })
+		return
+	}
+	if env := scanEnvelope(body); env.isRequest() {
+		// Not on this goroutine: the server may not read its stdin until
+		// its stdout is drained.
+		go b.sendToServer(errorResponse(env.id, "lspbridge: the host has gone"))
 	}
 }
 

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // memTransport is an in-memory Transport: the bridge Reads what the test's
@@ -383,6 +386,52 @@ func textDocumentPosition(uri string, p position) map[string]any {
 	return map[string]any{"textDocument": map[string]string{"uri": uri}, "position": p}
 }
 
+// stateDir is the servers' state directory, shared by the package's tests
+// as a plugin's cache dir is shared by its sessions: gopls's file cache of
+// the standard library is built once, not in every test.
+var stateDir string
+
+func TestMain(m *testing.M) {
+	// Orphans of a killed server's group come to this process, as they
+	// come to a sandboxed plugin that is PID 1 of its namespace, so the
+	// tests can require that Run reaps them (no zombies).
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "PR_SET_CHILD_SUBREAPER:", err)
+		os.Exit(1)
+	}
+	dir, err := os.MkdirTemp("", "lspbridge-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	stateDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// logRecorder is a slog.Handler that keeps the messages logged through it.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *logRecorder) WithGroup(string) slog.Handler            { return r }
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, rec.Level.String()+" "+rec.Message)
+	return nil
+}
+
+func (r *logRecorder) messages() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.msgs)
+}
+
 // requireServer resolves a ready-made server, or skips the test locally (and
 // fails it under CI=true) when it is not installed.
 func requireServer(t testing.TB, name string) *Launch {
@@ -391,7 +440,7 @@ func requireServer(t testing.TB, name string) *Launch {
 	if !ok {
 		t.Fatalf("no ready-made server %q", name)
 	}
-	l, err := spec.Resolve(Where{StateDir: t.TempDir()})
+	l, err := spec.Resolve(Where{StateDir: stateDir})
 	if err != nil {
 		if testenv.InCI() {
 			t.Fatalf("%v; CI must run scripts/langservers first", err)
@@ -412,6 +461,15 @@ type bridged struct {
 // runBridged starts l under Run in dir and returns the client side.
 func runBridged(t testing.TB, l *Launch, dir string, opts Options) *bridged {
 	t.Helper()
+	b := startBridged(t, l, dir, opts)
+	b.client = newClient(b.tr)
+	return b
+}
+
+// startBridged starts l under Run in dir, with no client reading the
+// transport yet.
+func startBridged(t testing.TB, l *Launch, dir string, opts Options) *bridged {
+	t.Helper()
 	tr := newMemTransport()
 	pidc := make(chan int, 1)
 	opts.Env, opts.Dir = l.Env, dir
@@ -423,7 +481,6 @@ func runBridged(t testing.TB, l *Launch, dir string, opts Options) *bridged {
 	case err := <-b.errc:
 		t.Fatalf("Run returned before the server started: %v", err)
 	}
-	b.client = newClient(tr)
 	t.Cleanup(func() {
 		tr.close()
 		select {
@@ -479,14 +536,15 @@ func runDirect(t testing.TB, l *Launch, dir string) *direct {
 	return d
 }
 
-// processGroupMembers lists the pids whose process group is pgid.
-func processGroupMembers(t testing.TB, pgid int) []int {
+// processGroupMembers lists the pids whose process group is pgid, with
+// their state letters (Z for a zombie).
+func processGroupMembers(t testing.TB, pgid int) map[int]string {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pids []int
+	pids := map[int]string{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -500,7 +558,7 @@ func processGroupMembers(t testing.TB, pgid int) []int {
 		s := string(stat)
 		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 		if len(fields) > 2 && fields[2] == strconv.Itoa(pgid) {
-			pids = append(pids, pid)
+			pids[pid] = fields[0]
 		}
 	}
 	return pids
