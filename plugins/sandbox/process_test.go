@@ -89,7 +89,13 @@ func TestKillLeavesNoOrphans(t *testing.T) {
 				cmd.Wait()
 				t.Fatalf("grandchild: %s", line)
 			}
+			// Start returns once execve is past the point of no return,
+			// a moment before the new command line is in place.
 			pids := findProcess(t, sleep, secs)
+			for deadline := time.Now().Add(2 * time.Second); len(pids) == 0 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+				pids = findProcess(t, sleep, secs)
+			}
 			if len(pids) != 1 {
 				t.Fatalf("sleep %s running as %v, want one process", secs, pids)
 			}
@@ -280,12 +286,36 @@ func TestMemfdExecUnderLandlock(t *testing.T) {
 		t.Errorf("static memfd under Landlock without any Execute right: %v: %s", err, out)
 	}
 
-	// The dynamically linked probe, its interpreter's grant removed.
-	interp, err := elfInterpreter(e.binary)
-	if err != nil || interp == "" {
-		t.Skipf("the test binary is static (%q, %v)", interp, err)
+	// A dynamically linked program (sleep), its loader's grant removed.
+	sleepPath, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
 	}
-	cmd, _, err = Command(e.spec("hello"))
+	interp, err := ELFInterpreter(sleepPath)
+	if err != nil || interp == "" {
+		t.Skipf("sleep is not dynamically linked (%q, %v)", interp, err)
+	}
+	sf, err := os.Open(sleepPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dynamic, err := SealedCopy("sleep", func(w io.Writer) (int64, error) { return io.Copy(w, sf) })
+	sf.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dynamic.Close()
+	spec = e.spec()
+	spec.Binary = dynamic
+	spec.Args = []string{"sleep", "0"}
+	cmd, _, err = Command(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("dynamic memfd with its loader granted: %v: %s", err, out)
+	}
+	cmd, _, err = Command(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +326,7 @@ func TestMemfdExecUnderLandlock(t *testing.T) {
 	p.Exec = slices.DeleteFunc(p.Exec, func(s string) bool { return s == interp })
 	cmd.Args[2], _ = p.encode()
 	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "plugin-exec: exec: /proc/self/fd/3 (probe): permission denied") {
+	if err == nil || !strings.Contains(string(out), "plugin-exec: exec: /proc/self/fd/3 (sleep): permission denied") {
 		t.Errorf("dynamic memfd without Execute on %s: %v: %s; want the exec step refused", interp, err, out)
 	}
 }
