@@ -1,0 +1,440 @@
+package launch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gathering-dev/gathering/plugins/sdk/pluginv1"
+	"github.com/gathering-dev/gathering/protocol"
+)
+
+// frameStream is the host's end of a Session stream: one JSON-RPC message
+// per Frame. grpc.BidiStreamingClient[pluginv1.Frame, pluginv1.Frame]
+// satisfies it. Send is called under conn.sendMu only; Recv only from the
+// read loop.
+type frameStream interface {
+	Send(*pluginv1.Frame) error
+	Recv() (*pluginv1.Frame, error)
+}
+
+// deliveryQueue bounds the messages from the plugin that wait for the
+// Handler. When it is full the read loop stops reading, so gRPC's flow
+// control slows the plugin down instead of the host buffering a flood.
+const deliveryQueue = 64
+
+// conn speaks JSON-RPC 2.0 as the LSP client over one Session stream: it
+// numbers its requests, matches the answers, sends $/cancelRequest when a
+// caller gives up, and hands the plugin's notifications and requests to a
+// Handler in wire order on one delivery goroutine, so that a slow Handler
+// never holds up the answers to calls. All methods are safe for concurrent
+// use.
+type conn struct {
+	stream   frameStream
+	handler  Handler
+	maxBytes int
+	log      *slog.Logger
+	trace    func(outgoing bool, msg []byte)
+
+	sendMu sync.Mutex
+
+	nextID atomic.Int64
+
+	mu       sync.Mutex
+	pending  map[int64]chan *envelope
+	incoming map[string]context.CancelFunc // the plugin's requests being handled, by raw id
+	failed   bool
+
+	done  chan struct{} // closed by fail
+	cause error         // why the conn ended; set before done closes
+
+	// ctx is cancelled when the conn ends; the Handler's calls derive from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	deliver   chan *envelope
+	delivered chan struct{} // closed when the delivery goroutine has drained the queue
+
+	malformed atomic.Int64 // frames that were not JSON-RPC, for tests and status
+
+	// onEnd, when set, is told the read loop's error instead of the conn
+	// failing at once, so that the owner can find a better cause (the
+	// process's exit status) and then call fail.
+	onEnd func(error)
+}
+
+// envelope is any JSON-RPC message, decoded once: a request (ID and Method),
+// a notification (Method only) or a response (ID and Result or Error).
+type envelope struct {
+	ID     json.RawMessage `json:"id,omitempty"`
+	Method string          `json:"method,omitempty"`
+	Params json.RawMessage `json:"params,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *wireError      `json:"error,omitempty"`
+
+	// ctx is set for requests from the plugin: it ends when the plugin
+	// cancels the request or the conn ends.
+	ctx context.Context
+}
+
+// wireError is a JSON-RPC error object as the plugin sent it.
+type wireError struct {
+	Code    int64           `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+func newConn(stream frameStream, h Handler, maxBytes int, log *slog.Logger, trace func(bool, []byte)) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{
+		stream:    stream,
+		handler:   h,
+		maxBytes:  maxBytes,
+		log:       log,
+		trace:     trace,
+		pending:   make(map[int64]chan *envelope),
+		incoming:  make(map[string]context.CancelFunc),
+		done:      make(chan struct{}),
+		ctx:       ctx,
+		cancel:    cancel,
+		deliver:   make(chan *envelope, deliveryQueue),
+		delivered: make(chan struct{}),
+	}
+}
+
+// run reads the stream until it ends, then fails the conn with what ended
+// it. It also runs the delivery goroutine. Call it once.
+func (c *conn) run() {
+	go c.deliverLoop()
+	defer close(c.deliver)
+	for {
+		f, err := c.stream.Recv()
+		if err != nil {
+			err = fmt.Errorf("session stream ended: %w", err)
+			if c.onEnd != nil {
+				c.onEnd(err)
+			} else {
+				c.fail(err)
+			}
+			return
+		}
+		if c.trace != nil {
+			c.trace(false, f.Message)
+		}
+		if !c.receive(f.Message) {
+			return
+		}
+	}
+}
+
+// receive routes one message from the plugin; it reports false once the
+// conn has failed and reading should stop.
+func (c *conn) receive(msg []byte) bool {
+	var e envelope
+	if err := json.Unmarshal(msg, &e); err != nil || (e.Method == "" && e.ID == nil) {
+		c.malformed.Add(1)
+		c.log.Warn("plugin sent a frame that is not a JSON-RPC message; dropped", "bytes", len(msg), "error", err)
+		return true
+	}
+	if e.Method == "" {
+		c.response(&e)
+		return true
+	}
+	if e.ID == nil && e.Method == "$/cancelRequest" {
+		// Cancel here rather than in the queue: the request it names may be
+		// the one the delivery goroutine is running.
+		var p struct {
+			ID json.RawMessage `json:"id"`
+		}
+		if json.Unmarshal(e.Params, &p) == nil {
+			c.mu.Lock()
+			cancel := c.incoming[string(p.ID)]
+			c.mu.Unlock()
+			if cancel != nil {
+				cancel()
+			}
+		}
+		return true
+	}
+	if e.ID != nil {
+		var cancel context.CancelFunc
+		e.ctx, cancel = context.WithCancel(c.ctx)
+		c.mu.Lock()
+		c.incoming[string(e.ID)] = cancel
+		c.mu.Unlock()
+	}
+	select {
+	case c.deliver <- &e:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+// response hands an answer to the Call waiting for it.
+func (c *conn) response(e *envelope) {
+	id, err := strconv.ParseInt(string(e.ID), 10, 64)
+	c.mu.Lock()
+	ch := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+	if err != nil || ch == nil {
+		// Late answers to calls whose caller gave up land here too.
+		c.log.Debug("plugin answered a request the host is not waiting for; dropped", "id", string(e.ID))
+		return
+	}
+	ch <- e
+}
+
+// deliverLoop gives the plugin's notifications and requests to the Handler,
+// one at a time, in the order they arrived.
+func (c *conn) deliverLoop() {
+	defer close(c.delivered)
+	for e := range c.deliver {
+		if e.ID == nil {
+			if c.handler != nil {
+				c.handler.Notification(c.ctx, e.Method, e.Params)
+			}
+			continue
+		}
+		c.serveRequest(e)
+	}
+}
+
+// serveRequest answers one request from the plugin with the Handler's
+// result. Its context ends when the plugin cancels it or the conn ends.
+func (c *conn) serveRequest(e *envelope) {
+	var result any
+	var err error
+	if c.handler == nil {
+		err = protocol.Errorf(protocol.ErrMethodNotFound, "%s", e.Method)
+	} else {
+		result, err = c.handler.Request(e.ctx, e.Method, e.Params)
+	}
+	c.mu.Lock()
+	if cancel := c.incoming[string(e.ID)]; cancel != nil {
+		cancel()
+	}
+	delete(c.incoming, string(e.ID))
+	c.mu.Unlock()
+	var msg []byte
+	if err != nil {
+		msg, err = encodeError(e.ID, err)
+	} else {
+		msg, err = encodeResult(e.ID, result)
+	}
+	if err != nil {
+		c.log.Error("cannot encode the answer to the plugin's request", "method", e.Method, "error", err)
+		msg, _ = encodeError(e.ID, protocol.Errorf(protocol.ErrInternal, "encode answer to %s: %v", e.Method, err))
+	}
+	if err := c.send(msg); err != nil && !errors.Is(err, errConnDone) {
+		c.log.Warn("cannot answer the plugin's request", "method", e.Method, "error", err)
+	}
+}
+
+// errConnDone is returned by send once the conn has ended.
+var errConnDone = errors.New("session ended")
+
+// send writes one message as one Frame. A message over the cap is refused
+// here: gRPC would end the whole stream over it.
+func (c *conn) send(msg []byte) error {
+	if len(msg) > c.maxBytes {
+		return protocol.Errorf(protocol.ErrTooLarge, "message of %d bytes is over the %d-byte limit for plugin messages", len(msg), c.maxBytes)
+	}
+	select {
+	case <-c.done:
+		return errConnDone
+	default:
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.trace != nil {
+		c.trace(true, msg)
+	}
+	if err := c.stream.Send(&pluginv1.Frame{Message: msg}); err != nil {
+		// The stream is broken; Recv reports why, and the conn fails then.
+		return fmt.Errorf("session stream: send: %w", err)
+	}
+	return nil
+}
+
+// fail ends the conn once, with cause: every pending call and the
+// Handler's contexts see it.
+func (c *conn) fail(cause error) {
+	c.mu.Lock()
+	if c.failed {
+		c.mu.Unlock()
+		return
+	}
+	c.failed = true
+	c.cause = cause
+	c.mu.Unlock()
+	close(c.done)
+	c.cancel()
+}
+
+// err returns why the conn ended, or nil while it lives.
+func (c *conn) err() error {
+	select {
+	case <-c.done:
+		return c.cause
+	default:
+		return nil
+	}
+}
+
+// call sends a request and waits for its answer, the end of ctx, or the end
+// of the conn. When ctx ends first it sends $/cancelRequest for the request
+// and returns a *CallError wrapping ctx's error. When the conn ends first it
+// returns crashed(cause).
+func (c *conn) call(ctx context.Context, method string, params any, crashed func(error) error) (json.RawMessage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &CallError{Method: method, Ctx: err}
+	}
+	id := c.nextID.Add(1)
+	msg, err := encodeRequest(id, method, params)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan *envelope, 1)
+	c.mu.Lock()
+	if c.failed {
+		c.mu.Unlock()
+		return nil, crashed(c.cause)
+	}
+	c.pending[id] = ch
+	c.mu.Unlock()
+	if err := c.send(msg); err != nil {
+		c.forget(id)
+		if errors.Is(err, protocol.ErrTooLarge) {
+			return nil, err
+		}
+		// The stream is gone: wait for the conn to fail with the cause.
+		select {
+		case <-c.done:
+			return nil, crashed(c.cause)
+		case <-ctx.Done():
+			return nil, &CallError{Method: method, ID: id, Ctx: ctx.Err()}
+		}
+	}
+	select {
+	case e := <-ch:
+		return e.answer()
+	case <-ctx.Done():
+		c.forget(id)
+		// The plugin may be busy; never let the caller wait on this write.
+		go func() {
+			if err := c.notify("$/cancelRequest", cancelParams{ID: id}); err != nil && !errors.Is(err, errConnDone) {
+				c.log.Debug("cannot send $/cancelRequest", "id", id, "error", err)
+			}
+		}()
+		return nil, &CallError{Method: method, ID: id, Ctx: ctx.Err(), Sent: true}
+	case <-c.done:
+		select {
+		case e := <-ch: // answered just before the end
+			return e.answer()
+		default:
+		}
+		c.forget(id)
+		return nil, crashed(c.cause)
+	}
+}
+
+type cancelParams struct {
+	ID int64 `json:"id"`
+}
+
+func (c *conn) forget(id int64) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+}
+
+// notify sends a notification.
+func (c *conn) notify(method string, params any) error {
+	msg, err := encodeRequest(0, method, params)
+	if err != nil {
+		return err
+	}
+	return c.send(msg)
+}
+
+// answer turns a response into Call's results: its result bytes (null when
+// absent), or its error as a *protocol.Error.
+func (e *envelope) answer() (json.RawMessage, error) {
+	if e.Error != nil {
+		return nil, pluginError(e.Error)
+	}
+	if len(e.Result) == 0 {
+		return json.RawMessage("null"), nil
+	}
+	return e.Result, nil
+}
+
+// pluginError translates the plugin's error object into a *protocol.Error,
+// keeping its code and message and naming a data code editors can branch on.
+func pluginError(w *wireError) *protocol.Error {
+	code := protocol.Internal
+	switch w.Code {
+	case protocol.CodeMethodNotFound:
+		code = protocol.MethodNotFound
+	case protocol.CodeInvalidParams:
+		code = protocol.InvalidParams
+	case protocol.CodeInvalidRequest:
+		code = protocol.InvalidRequest
+	case protocol.CodeParseError:
+		code = protocol.ParseError
+	case protocol.CodeRequestCancelled:
+		code = protocol.Cancelled
+	case protocol.CodeServerNotInitialized:
+		code = protocol.NotInitialized
+	}
+	var d struct {
+		Code protocol.Code `json:"code"`
+	}
+	if json.Unmarshal(w.Data, &d) == nil && d.Code != "" {
+		code = d.Code
+	}
+	return &protocol.Error{RPCCode: w.Code, Message: w.Message, Data: protocol.ErrorData{Code: code}}
+}
+
+// CallError is what Call returns when its context ends before the plugin
+// answers. It unwraps to both the context's error (context.DeadlineExceeded
+// or context.Canceled) and the protocol error an editor should get
+// (protocol.ErrPluginTimeout or protocol.ErrRequestCancelled).
+type CallError struct {
+	// Method is the request that was abandoned.
+	Method string
+	// ID is the request's JSON-RPC id, 0 if it was never sent.
+	ID int64
+	// Ctx is the context's error.
+	Ctx error
+	// Sent reports that $/cancelRequest was sent for ID.
+	Sent bool
+}
+
+func (e *CallError) Error() string {
+	what := "gave up"
+	if errors.Is(e.Ctx, context.DeadlineExceeded) {
+		what = "timed out"
+	}
+	s := fmt.Sprintf("plugin request %s %s: %v", e.Method, what, e.Ctx)
+	if e.Sent {
+		s += fmt.Sprintf("; $/cancelRequest sent for id %d", e.ID)
+	}
+	return s
+}
+
+// Unwrap returns the protocol error and the context's error.
+func (e *CallError) Unwrap() []error {
+	p := protocol.ErrRequestCancelled
+	if errors.Is(e.Ctx, context.DeadlineExceeded) {
+		p = protocol.ErrPluginTimeout
+	}
+	return []error{p, e.Ctx}
+}

@@ -1,0 +1,363 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
+
+	"github.com/gathering-dev/gathering/plugins/manifest"
+	"github.com/gathering-dev/gathering/plugins/sandbox"
+	"github.com/gathering-dev/gathering/plugins/sdk/pluginv1"
+	"github.com/gathering-dev/gathering/protocol"
+)
+
+// Start launches p in the sandbox, checks its identity, opens its session
+// and runs opts.Init, then supervises it until [Instance.Close]. ctx bounds
+// the start only (handshake, GetInfo and Init), not the instance's life.
+//
+// It returns p.Refused for a refused plugin, a *manifest.Error with
+// StepDigest or StepBinary when the binary no longer matches what was
+// verified, a *manifest.Error with [StepIdentity] when GetInfo names
+// another plugin, version or API than the manifest, and otherwise an error
+// that quotes the last line the process wrote to stderr (where the
+// launcher explains a sandbox step that failed).
+func Start(ctx context.Context, p *Plugin, opts StartOptions) (*Instance, error) {
+	if p.Refused != nil {
+		return nil, p.Refused
+	}
+	life, stop := context.WithCancel(context.Background())
+	i := &Instance{
+		plugin:        p,
+		opts:          opts,
+		log:           p.set.log.With("plugin", p.name),
+		stderr:        newRing(stderrRingBytes),
+		life:          life,
+		stop:          stop,
+		superviseDone: make(chan struct{}),
+		state:         StateStarting,
+		procs:         make(map[*process]bool),
+	}
+	proc, err := i.launch(ctx)
+	if err != nil {
+		stop()
+		close(i.superviseDone)
+		i.mu.Lock()
+		i.state, i.reason, i.closed = StateStopped, err.Error(), true
+		i.mu.Unlock()
+		var me *manifest.Error
+		if errors.As(err, &me) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("start plugin %s: %w", p.name, err)
+	}
+	if err := i.running(proc); err != nil {
+		proc.terminate(time.Now().Add(closeBudget))
+		stop()
+		close(i.superviseDone)
+		return nil, fmt.Errorf("start plugin %s: %w: %v", p.name, err, proc.cause)
+	}
+	go i.supervise(proc)
+	return i, nil
+}
+
+// process is one launch of an instance's plugin: from the handshake to the
+// moment it is reaped and cleaned up.
+type process struct {
+	inst   *Instance
+	client *plugin.Client
+	conn   *conn
+	level  sandbox.Level
+
+	mu     sync.Mutex
+	runner *procRunner
+	killed bool
+
+	streamCancel context.CancelFunc
+	streamEnded  chan error    // the read loop's Recv error
+	dead         chan struct{} // closed once the process exited or its session ended
+	cause        error         // why; set before dead closes
+	died         bool          // guarded by inst.mu: its death was recorded
+	next         time.Duration // the back-off before a restart; set before dead closes
+	disabled     bool          // no restart: too many crashes, or closed
+
+	// stopping is set by shutdown: the session is ending on purpose, and
+	// go-plugin is to stop the process gracefully before anything kills it.
+	stopping atomic.Bool
+
+	termOnce sync.Once
+	termDone chan struct{}
+}
+
+// launch starts one process of the instance's plugin and initialises it.
+// The process is killed if ctx ends first.
+func (i *Instance) launch(ctx context.Context) (*process, error) {
+	image, err := i.plugin.image()
+	if err != nil {
+		return nil, err
+	}
+	spec, err := i.spec(image)
+	if err != nil {
+		return nil, err
+	}
+	m := i.plugin.Manifest
+	cfg := i.plugin.set.cfg
+	p := &process{inst: i, streamEnded: make(chan error, 1), dead: make(chan struct{}), termDone: make(chan struct{})}
+	out := newStderrLog(i.log, i.stderr, "stderr")
+	p.client = plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  pluginv1.Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{pluginv1.APIVersion: {pluginv1.PluginKey: &pluginv1.GRPCPlugin{}}},
+		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, socketDir string) (runner.Runner, error) {
+			s := spec
+			s.SocketDir = socketDir
+			s.Env = append(slices.Clone(cmd.Env), spec.Env...)
+			c, lvl, err := sandbox.Command(s)
+			if err != nil {
+				return nil, err
+			}
+			r, err := newProcRunner(m.Name, c, out)
+			if err != nil {
+				return nil, err
+			}
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.killed {
+				r.closePipes()
+				return nil, errors.New("start abandoned")
+			}
+			p.runner, p.level = r, lvl
+			return r, nil
+		},
+		AllowedProtocols:    []plugin.Protocol{plugin.ProtocolGRPC},
+		SkipHostEnv:         true,
+		Logger:              newHclog(i.log),
+		StartTimeout:        time.Duration(m.Limits.StartTimeoutMS) * time.Millisecond,
+		GRPCDialOptions:     pluginv1.DialOptions(cfg.MaxMessageBytes),
+		GRPCBrokerMultiplex: true,
+		SyncStdout:          newStderrLog(i.log, i.stderr, "stdout"),
+		SyncStderr:          out,
+	})
+	i.track(p)
+	abort := context.AfterFunc(ctx, p.kill)
+	defer abort()
+	if err := p.connect(ctx); err != nil {
+		p.kill()
+		p.terminate(time.Now().Add(closeBudget))
+		return nil, err
+	}
+	if i.opts.Init != nil {
+		if err := i.opts.Init(context.WithValue(ctx, initKey{}, p), i); err != nil {
+			p.kill()
+			p.terminate(time.Now().Add(closeBudget))
+			if cause := p.conn.err(); cause != nil {
+				err = fmt.Errorf("%w (%v)", err, cause)
+			}
+			return nil, fmt.Errorf("init: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		p.terminate(time.Now().Add(closeBudget))
+		return nil, err
+	}
+	return p, nil
+}
+
+// connect does the handshake, checks GetInfo against the manifest and opens
+// the session.
+func (p *process) connect(ctx context.Context) error {
+	m := p.inst.plugin.Manifest
+	rpc, err := p.client.Client()
+	if err != nil {
+		return p.startError(err)
+	}
+	raw, err := rpc.Dispense(pluginv1.PluginKey)
+	if err != nil {
+		return p.startError(err)
+	}
+	lp, ok := raw.(pluginv1.LanguagePluginClient)
+	if !ok {
+		return fmt.Errorf("go-plugin dispensed %T, not a LanguagePluginClient", raw)
+	}
+	ictx, cancel := context.WithTimeout(ctx, identityWait)
+	info, err := lp.GetInfo(ictx, &pluginv1.GetInfoRequest{})
+	cancel()
+	if err != nil {
+		return p.startError(fmt.Errorf("GetInfo: %w", err))
+	}
+	if info.GetName() != m.Name || info.GetVersion() != m.Version || info.GetApi() != pluginv1.APIVersion || !slices.Contains(m.Protocol.PluginAPI, int(info.GetApi())) {
+		return &manifest.Error{Step: StepIdentity, Path: p.inst.plugin.Source, Err: fmt.Errorf(
+			"the plugin says it is %q version %q speaking API %d; its manifest says %q version %q, API %v, and this host speaks API %d",
+			info.GetName(), info.GetVersion(), info.GetApi(), m.Name, m.Version, m.Protocol.PluginAPI, pluginv1.APIVersion)}
+	}
+	sctx, scancel := context.WithCancel(context.Background())
+	stream, err := lp.Session(sctx)
+	if err != nil {
+		scancel()
+		return p.startError(fmt.Errorf("open session: %w", err))
+	}
+	p.streamCancel = scancel
+	cfg := p.inst.plugin.set.cfg
+	var trace func(bool, []byte)
+	if t := cfg.Test.Trace; t != nil {
+		name := p.inst.plugin.name
+		trace = func(out bool, msg []byte) { t(name, out, msg) }
+	}
+	p.conn = newConn(stream, p.inst.opts.Handler, cfg.MaxMessageBytes, p.inst.log, trace)
+	p.conn.onEnd = func(err error) { p.streamEnded <- err }
+	go p.conn.run()
+	go p.watch()
+	return nil
+}
+
+// startError adds how the process ended, if it did, to a start failure.
+func (p *process) startError(err error) error {
+	r := p.getRunner()
+	if r == nil {
+		return err
+	}
+	select {
+	case <-r.exited:
+		r.waitStderr()
+		return fmt.Errorf("%w: plugin process %v", err, r.exitError())
+	case <-timeAfter(50 * time.Millisecond):
+		return err
+	}
+}
+
+func (p *process) getRunner() *procRunner {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.runner
+}
+
+// watch declares the process dead when it exits or its session ends,
+// whichever comes first, fails the calls in flight and kills what is left.
+func (p *process) watch() {
+	r := p.getRunner()
+	var cause error
+	select {
+	case <-r.exited:
+		r.waitStderr()
+		cause = r.exitError()
+	case err := <-p.streamEnded:
+		// The process usually follows its stream within a moment; its exit
+		// status says more than the stream's error.
+		select {
+		case <-r.exited:
+			r.waitStderr()
+			cause = r.exitError()
+		case <-timeAfter(100 * time.Millisecond):
+			cause = err
+		}
+	}
+	p.cause = cause
+	// The instance leaves running before the calls in flight learn of the
+	// crash, so that no caller reaches the dead process after them.
+	p.next, p.disabled = p.inst.crash(p, cause)
+	p.conn.fail(cause)
+	if !p.stopping.Load() {
+		p.kill()
+	}
+	close(p.dead)
+}
+
+// crashed is the error for a call the process did not answer because it
+// died: protocol.ErrPluginCrashed, or protocol.ErrPluginUnavailable when
+// the instance was being closed.
+func (p *process) crashed(cause error) error {
+	i := p.inst
+	i.mu.Lock()
+	closed := i.closed
+	i.mu.Unlock()
+	if closed {
+		return protocol.Errorf(protocol.ErrPluginUnavailable, "plugin %s was stopped", i.plugin.name)
+	}
+	return protocol.Errorf(protocol.ErrPluginCrashed, "plugin %s: %v", i.plugin.name, cause)
+}
+
+// kill kills the process group now; a start still in progress is abandoned.
+func (p *process) kill() {
+	p.mu.Lock()
+	p.killed = true
+	r := p.runner
+	p.mu.Unlock()
+	if r != nil {
+		r.kill()
+	}
+}
+
+// shutdown is the graceful stop: LSP shutdown (at most shutdownWait) and
+// exit end the session; terminate then has go-plugin shut the server down,
+// which ends the process.
+func (p *process) shutdown(deadline time.Time) {
+	p.stopping.Store(true)
+	if p.conn.err() == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), min(shutdownWait, time.Until(deadline)))
+		_, err := p.conn.call(ctx, "shutdown", nil, p.crashed)
+		cancel()
+		if err != nil {
+			p.inst.log.Debug("plugin did not answer shutdown", "error", err)
+		}
+		if p.conn.err() == nil {
+			_ = p.conn.notify("exit", nil)
+		}
+	}
+	p.terminate(deadline)
+}
+
+// terminate lets go-plugin close its client (bounded: its Kill can block on
+// pipes a grandchild holds), kills the process group, waits for the process
+// to be reaped and releases the pipes and the socket directory. Concurrent
+// callers wait for the first one, up to deadline.
+func (p *process) terminate(deadline time.Time) {
+	p.termOnce.Do(func() {
+		go func() {
+			defer close(p.termDone)
+			defer p.inst.untrack(p)
+			r := p.getRunner()
+			if r != nil {
+				select {
+				case <-r.exited:
+				default:
+					if !p.stopping.Load() {
+						r.kill() // a crash or an abandoned start: nothing graceful to do
+					}
+				}
+			}
+			killed := make(chan struct{})
+			go func() {
+				p.client.Kill()
+				close(killed)
+			}()
+			select {
+			case <-killed:
+			case <-timeAfter(time.Until(deadline) - reapWait):
+				p.inst.log.Warn("go-plugin Kill is taking too long; killing the process group", "plugin", p.inst.plugin.name)
+			}
+			p.kill()
+			if p.streamCancel != nil {
+				p.streamCancel()
+			}
+			if r != nil {
+				select {
+				case <-r.exited:
+				case <-timeAfter(max(time.Until(deadline), 50*time.Millisecond)):
+					p.inst.log.Error("plugin process not reaped after SIGKILL", "pid", r.pidNow())
+				}
+				r.closePipes()
+			}
+		}()
+	})
+	select {
+	case <-p.termDone:
+	case <-timeAfter(max(time.Until(deadline), 0)):
+	}
+}

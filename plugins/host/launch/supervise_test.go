@@ -1,0 +1,72 @@
+package launch_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gathering-dev/gathering/plugins/host/launch"
+	"github.com/gathering-dev/gathering/protocol"
+)
+
+func TestCrashRestartsAndDisables(t *testing.T) {
+	set := load(t, config(t, "echo"))
+	var inits atomic.Int32
+	i := start(t, set, "echo", launch.StartOptions{Init: func(ctx context.Context, i *launch.Instance) error {
+		inits.Add(1)
+		_, err := i.Call(ctx, "initialize", map[string]any{})
+		return err
+	}})
+	for n := 1; n <= 5; n++ {
+		// A call in flight when the plugin dies fails with plugin_crashed.
+		slow := make(chan error, 1)
+		go func() {
+			_, err := i.Call(context.Background(), "sleep", nil)
+			slow <- err
+		}()
+		time.Sleep(20 * time.Millisecond)
+		_, err := i.Call(context.Background(), "exit", nil)
+		if !errors.Is(err, protocol.ErrPluginCrashed) || !strings.Contains(err.Error(), "exit status 3") {
+			t.Fatalf("crash %d: the crashing call got %v", n, err)
+		}
+		if err := <-slow; !errors.Is(err, protocol.ErrPluginCrashed) {
+			t.Fatalf("crash %d: the call in flight got %v", n, err)
+		}
+		if n == 5 {
+			break
+		}
+		// Restarting: calls fail fast.
+		if st := i.Status(); st.State != launch.StateRestarting {
+			t.Fatalf("after crash %d: %+v", n, st)
+		}
+		if _, err := i.Call(context.Background(), "echo", 1); !errors.Is(err, protocol.ErrPluginUnavailable) {
+			t.Fatalf("call while restarting: %v", err)
+		}
+		waitFor(t, 10*time.Second, func() bool { return i.Status().State == launch.StateRunning }, "restart")
+		if got := inits.Load(); got != int32(n+1) {
+			t.Fatalf("after restart %d Init ran %d times", n, got)
+		}
+		if _, err := i.Call(context.Background(), "echo", 1); err != nil {
+			t.Fatalf("after restart %d: %v", n, err)
+		}
+		if st := i.Status(); st.Restarts != n {
+			t.Fatalf("after restart %d: %+v", n, st)
+		}
+	}
+	st := i.Status()
+	if st.State != launch.StateDisabled || !strings.Contains(st.Reason, "crashed 5 times") {
+		t.Fatalf("after 5 crashes: %+v", st)
+	}
+	t0 := time.Now()
+	_, err := i.Call(context.Background(), "echo", 1)
+	if !errors.Is(err, protocol.ErrPluginUnavailable) || !strings.Contains(err.Error(), "disabled") || time.Since(t0) > 10*time.Millisecond {
+		t.Fatalf("call on a disabled instance: %v after %v", err, time.Since(t0))
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := inits.Load(); got != 5 {
+		t.Fatalf("a disabled instance was started again: Init ran %d times", got)
+	}
+}
