@@ -5,6 +5,7 @@ package sandbox
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -157,6 +158,17 @@ func runOp(op string) string {
 		}
 		defer func() { child.Process.Kill(); child.Wait() }()
 		return result("", syscall.PtraceAttach(child.Process.Pid))
+	case "run": // runs the JSON argv in $PROBE_RUN, answers its output
+		var argv []string
+		if err := json.Unmarshal([]byte(os.Getenv("PROBE_RUN")), &argv); err != nil || len(argv) == 0 {
+			return "bad PROBE_RUN"
+		}
+		out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+		text := strings.Join(strings.Fields(string(out)), " ")
+		if err != nil {
+			return fmt.Sprintf("failed %v: %s", err, text)
+		}
+		return "ok " + text
 	case "wait":
 		select {}
 	case "grandchild": // grandchild:SLEEP:SECONDS starts SLEEP SECONDS and returns its pid
