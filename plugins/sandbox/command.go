@@ -87,8 +87,8 @@ func Command(spec Spec) (*exec.Cmd, Level, error) {
 	case caps.LandlockABI == 0:
 		lvl.Degraded = append(lvl.Degraded, "landlock unavailable ("+caps.LandlockError+"): no filesystem confinement")
 	default:
-		p.Landlock = true
 		lvl.LandlockABI = min(caps.LandlockABI, maxLandlockABI)
+		p.LandlockABI = lvl.LandlockABI
 	}
 	if p.Seccomp {
 		lvl.Seccomp = true
@@ -114,7 +114,7 @@ func Command(spec Spec) (*exec.Cmd, Level, error) {
 	}
 	netns := clone&unix.CLONE_NEWNET != 0
 	p.LoopbackUp = netns && spec.Network == NetworkLoopback
-	p.DenyTCP = p.Landlock && spec.Network == NetworkNone && lvl.LandlockABI >= 4
+	p.DenyTCP = p.LandlockABI > 0 && spec.Network == NetworkNone && lvl.LandlockABI >= 4
 	var enf []string
 	if netns {
 		enf = append(enf, "netns")

@@ -31,18 +31,28 @@ const (
 	execFile = ll.AccessFSReadFile | ll.AccessFSExecute
 )
 
+// landlockConfigs are go-landlock's configurations by ABI (index 0 unused).
+var landlockConfigs = []landlock.Config{{}, landlock.V1, landlock.V2, landlock.V3, landlock.V4, landlock.V5,
+	landlock.V6, landlock.V7, landlock.V8, landlock.V9, landlock.V10, landlock.V11}
+
 // applyLandlock restricts this process and everything it executes to the
 // policy's paths: SystemRead and Read read-only, SystemRW and Write
 // read-write, Exec read and execute; nothing else on the filesystem. With
 // DenyTCP, TCP (and on ABI 10+ UDP) bind and connect are refused too; IPC
 // scopes (ABI 6+) keep signals and abstract Unix sockets inside the sandbox.
-// Paths that do not exist are skipped.
+// Paths that do not exist are skipped. It enforces exactly the ABI the
+// host promised (no best effort, which could quietly do less), and fails
+// if the kernel offers less.
 func applyLandlock(p *policy) error {
-	cfg := landlock.V11.BestEffort()
+	abi := kernelLandlockABI()
+	if p.LandlockABI >= len(landlockConfigs) || abi < p.LandlockABI {
+		return fmt.Errorf("the host promised Landlock ABI %d; the kernel has %d and go-landlock knows up to %d", p.LandlockABI, abi, len(landlockConfigs)-1)
+	}
+	abi = p.LandlockABI
+	cfg := landlockConfigs[abi]
 	if !p.DenyTCP {
 		cfg.HandledAccessNet = 0
 	}
-	abi := kernelLandlockABI()
 	var rules []landlock.Rule
 	grant := func(paths []string, dir, file landlock.AccessFSSet, rw bool) error {
 		for _, path := range paths {
@@ -57,7 +67,7 @@ func applyLandlock(p *policy) error {
 			switch {
 			case rw && fi.IsDir():
 				r = landlock.RWDirs(path)
-				if abi >= 2 { // asking for refer below ABI 2 would turn Landlock off entirely
+				if abi >= 2 { // ABI 1 has no refer right to grant
 					r = r.WithRefer()
 				}
 			case rw:

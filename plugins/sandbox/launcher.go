@@ -87,7 +87,7 @@ func launch(args []string) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fail("no_new_privs", err)
 	}
-	if p.Landlock {
+	if p.LandlockABI > 0 {
 		if err := applyLandlock(p); err != nil {
 			return fail("landlock", err)
 		}

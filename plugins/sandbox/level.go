@@ -49,7 +49,7 @@ func (l Level) IsDegraded() bool { return len(l.Degraded) > 0 }
 // String prints the level on one line, for logs, plugin status and
 // `gathering doctor`, for instance:
 //
-//	landlock-abi-7 seccomp nnp ns:user,pid,net,ipc,uts,mount proc:private net:none(netns,landlock-tcp) rlimit:nofile=4096,fsize=256MiB,data=2048MiB,core=0 cgroup:none; degraded: ...
+//	landlock-abi-7 seccomp nnp caps:none ns:user,pid,net,ipc,uts,mount proc:private net:none(netns,landlock-tcp) rlimit:nofile=4096,fsize=256MiB,data=2048MiB,core=0 cgroup:none; degraded: ...
 func (l Level) String() string {
 	var parts []string
 	if l.LandlockABI > 0 {
@@ -63,7 +63,7 @@ func (l Level) String() string {
 		parts = append(parts, "seccomp:off")
 	}
 	if l.NoNewPrivs {
-		parts = append(parts, "nnp")
+		parts = append(parts, "nnp caps:none")
 	}
 	if len(l.Namespaces) > 0 {
 		parts = append(parts, "ns:"+strings.Join(l.Namespaces, ","))

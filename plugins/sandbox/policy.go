@@ -22,8 +22,9 @@ type policy struct {
 	Exec       []string `json:"exec,omitempty"`
 	SystemRead []string `json:"sys_read,omitempty"`
 	SystemRW   []string `json:"sys_rw,omitempty"`
-	// Landlock is false when the host turned Landlock off.
-	Landlock bool `json:"landlock"`
+	// LandlockABI is the Landlock ABI the host's Level promises, 0 for no
+	// Landlock. The launcher enforces exactly that ABI's rights, or fails.
+	LandlockABI int `json:"landlock_abi"`
 	// DenyTCP makes Landlock refuse TCP bind and connect (network none).
 	DenyTCP bool `json:"deny_tcp"`
 	// Seccomp is false when the host turned the deny-list off.

@@ -214,6 +214,12 @@ func TestLauncherReportsFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer plain.Close()
+	p, err := decodePolicy(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.LandlockABI = 99
+	future, _ := p.encode()
 	fd, err := memfdUnsealed()
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +237,7 @@ func TestLauncherReportsFailures(t *testing.T) {
 		{"future policy", e.binary, []string{`{"v":99}`, "probe"}, "plugin-exec: policy: policy version 99"},
 		{"plain file", plain, []string{good, "probe"}, "plugin-exec: memfd: fd 3 is not a memfd"},
 		{"unsealed memfd", fd, []string{good, "probe"}, "plugin-exec: memfd: fd 3 is not sealed"},
+		{"landlock promised beyond reach", e.binary, []string{future, "probe"}, "plugin-exec: landlock: the host promised Landlock ABI 99"},
 	} {
 		code, stderr := runLauncher(t, c.extra, c.args...)
 		if code != 126 || !strings.Contains(stderr, c.want) {
