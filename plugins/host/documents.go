@@ -56,7 +56,7 @@ func (s *Session) DidOpen(ctx context.Context, uri, languageID string, version i
 	}
 	for _, p := range plugins {
 		if pi := s.instance(p); pi != nil {
-			pi.syncDoc(ctx, uri, nil)
+			pi.syncDoc(uri, nil)
 		}
 	}
 }
@@ -90,7 +90,7 @@ func (s *Session) DidChange(ctx context.Context, uri string, version int32, chan
 	s.mu.Unlock()
 	for _, p := range nd.plugins {
 		if pi := s.existing(p.name); pi != nil {
-			pi.syncDoc(ctx, uri, ch)
+			pi.syncDoc(uri, ch)
 		}
 	}
 }
@@ -103,7 +103,7 @@ func (s *Session) DidSave(ctx context.Context, uri string) {
 	}
 	for _, p := range d.plugins {
 		if pi := s.existing(p.name); pi != nil {
-			pi.didSave(ctx, uri, d.text)
+			pi.didSave(uri, d.text)
 		}
 	}
 }
@@ -125,7 +125,7 @@ func (s *Session) DidClose(ctx context.Context, uri string) {
 func (s *Session) closeAt(ctx context.Context, uri string, plugins []*plugin) {
 	for _, p := range plugins {
 		if pi := s.existing(p.name); pi != nil {
-			pi.syncDoc(ctx, uri, nil)
+			pi.syncDoc(uri, nil)
 		}
 	}
 }

@@ -43,7 +43,8 @@ type pluginInstance struct {
 	startErr error
 	// initialized is true from the end of init until the instance stops.
 	initialized bool
-	inits       int
+	inits       int             // how many times init ran: the generation
+	sendCtx     context.Context // init's, for document notifications
 	caps        map[string]any // the InitializeResult's capabilities
 	enc         encoding
 	syncKind    int
@@ -79,42 +80,59 @@ func (pi *pluginInstance) run() {
 func (pi *pluginInstance) watch(inst instance) {
 	t := time.NewTicker(statusPollEvery)
 	defer t.Stop()
-	running := true
-	for {
-		select {
-		case <-pi.s.ctx.Done():
-			return
-		case <-t.C:
+	gen := -1 // the init generation last seen running
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-pi.s.ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
-		now := inst.Status().State == StateRunning
-		if running && !now {
-			pi.stopped()
+		if inst.Status().State == StateRunning {
+			pi.mu.Lock()
+			gen = pi.inits
+			pi.mu.Unlock()
+		} else if gen >= 0 {
+			pi.stopped(gen)
+			gen = -1
 		}
-		running = now
 	}
 }
 
-// stopped forgets what the instance had been sent and clears its diagnostics.
-func (pi *pluginInstance) stopped() {
+// stopped forgets what the instance had been sent and clears its
+// diagnostics, unless init has run again since generation gen (a restart
+// faster than the poll), which did the same.
+func (pi *pluginInstance) stopped(gen int) {
 	pi.sendMu.Lock()
 	pi.mu.Lock()
-	pi.initialized = false
-	pi.open = map[string]int32{}
+	current := pi.inits == gen
+	if current {
+		pi.initialized = false
+		pi.open = map[string]int32{}
+	}
 	pi.mu.Unlock()
 	pi.sendMu.Unlock()
-	pi.s.diags.clearPlugin(pi.s.ctx, pi.p.name)
+	if current {
+		pi.s.diags.clearPlugin(pi.s.ctx, pi.p.name)
+	}
 }
 
 // init initializes a (re)started instance: initialize, initialized, then
 // didOpen for every open document it serves.
 func (pi *pluginInstance) init(ctx context.Context, i instance) error {
+	pi.sendMu.Lock()
 	pi.mu.Lock()
 	again := pi.inits > 0
 	pi.inits++
 	pi.inst = i
+	pi.initialized = false
+	pi.open = map[string]int32{}
 	pi.mu.Unlock()
+	pi.sendMu.Unlock()
 	if again {
-		pi.stopped()
+		// A restart: what the old process said is void.
+		pi.s.diags.clearPlugin(pi.s.ctx, pi.p.name)
 	}
 	ictx, cancel := context.WithTimeout(ctx, initializeTimeout)
 	defer cancel()
@@ -158,9 +176,14 @@ func (pi *pluginInstance) init(ctx context.Context, i instance) error {
 	pi.caps, pi.enc, pi.syncKind, pi.saveText, pi.commands = caps, parseEncoding(enc), kind, saveText, commands
 	pi.open = map[string]int32{}
 	pi.initialized = true
+	// Document notifications go with init's context from now on: the
+	// launch layer sends a call made with it to the very process init
+	// ran for, even before the instance counts as running, so no change
+	// falls between the replay and the instance becoming ready.
+	pi.sendCtx = context.WithoutCancel(ctx)
 	pi.mu.Unlock()
 	for _, uri := range pi.s.openDocs(pi.p) {
-		pi.syncLocked(ctx, uri, nil)
+		pi.syncLocked(uri, nil)
 	}
 	return nil
 }
@@ -212,15 +235,15 @@ func (pi *pluginInstance) initializeParams() map[string]any {
 // syncDoc brings what the instance knows of uri up to the session's view:
 // didOpen, didChange or didClose as needed. ch is the change that just
 // happened, if any.
-func (pi *pluginInstance) syncDoc(ctx context.Context, uri string, ch *change) {
+func (pi *pluginInstance) syncDoc(uri string, ch *change) {
 	pi.sendMu.Lock()
 	defer pi.sendMu.Unlock()
-	pi.syncLocked(ctx, uri, ch)
+	pi.syncLocked(uri, ch)
 }
 
-func (pi *pluginInstance) syncLocked(ctx context.Context, uri string, ch *change) {
+func (pi *pluginInstance) syncLocked(uri string, ch *change) {
 	pi.mu.Lock()
-	inst, ready := pi.inst, pi.initialized
+	inst, ready, ctx := pi.inst, pi.initialized, pi.sendCtx
 	sent, isOpen := pi.open[uri]
 	kind, enc := pi.syncKind, pi.enc
 	pi.mu.Unlock()
@@ -284,11 +307,11 @@ func (pi *pluginInstance) forget(uri string) {
 }
 
 // didSave forwards a save to the instance if it has the document open.
-func (pi *pluginInstance) didSave(ctx context.Context, uri, text string) {
+func (pi *pluginInstance) didSave(uri, text string) {
 	pi.sendMu.Lock()
 	defer pi.sendMu.Unlock()
 	pi.mu.Lock()
-	inst, ready, saveText := pi.inst, pi.initialized, pi.saveText
+	inst, ready, saveText, ctx := pi.inst, pi.initialized, pi.saveText, pi.sendCtx
 	_, isOpen := pi.open[uri]
 	pi.mu.Unlock()
 	if !ready || !isOpen {
@@ -332,6 +355,13 @@ func (pi *pluginInstance) await(ctx context.Context) (instance, error) {
 		return nil, protocol.Errorf(protocol.ErrPluginUnavailable, "plugin %s did not start: %v", pi.p.name, pi.startErr)
 	}
 	return pi.inst, nil
+}
+
+// generation returns how many times init has run.
+func (pi *pluginInstance) generation() int {
+	pi.mu.Lock()
+	defer pi.mu.Unlock()
+	return pi.inits
 }
 
 // view returns the instance's negotiated state for a request.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gathering-dev/gathering/protocol"
 )
@@ -27,9 +28,15 @@ func (s *Session) Request(ctx context.Context, method string, params json.RawMes
 	}
 	r, ok := routes[method]
 	if !ok {
-		return s.custom(ctx, method, params)
+		r = route{merge: mergeOne, kind: other}
 	}
-	q := &query{method: method, route: r, params: params}
+	// The deadline covers waiting for a plugin still starting, too.
+	q := &query{method: method, route: r, params: params, parent: ctx, deadline: s.h.deadlines.of(r.kind)}
+	ctx, cancel := context.WithTimeout(ctx, q.deadline)
+	defer cancel()
+	if !ok {
+		return s.custom(ctx, q)
+	}
 	switch r.target {
 	case byDocument:
 		return s.byDocument(ctx, q)
@@ -47,6 +54,10 @@ type query struct {
 	method string
 	route  route
 	params json.RawMessage
+	// parent is the editor's context; the one requests run under adds
+	// the deadline to it.
+	parent   context.Context
+	deadline time.Duration
 	// uri is the document the request is about; positions without a uri
 	// of their own belong to it.
 	uri string
@@ -210,7 +221,7 @@ func (s *Session) ask(ctx context.Context, pi *pluginInstance, q *query) answer 
 	a := answer{pi: pi}
 	inst, err := pi.await(ctx)
 	if err != nil {
-		a.err = err
+		a.err = s.callError(q, pi, ctx, err)
 		return a
 	}
 	caps, enc, _ := pi.view()
@@ -246,24 +257,18 @@ func (s *Session) ask(ctx context.Context, pi *pluginInstance, q *query) answer 
 			return a
 		}
 	}
-	d := s.h.deadlines.of(q.route.kind)
-	cctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	raw, err := inst.Call(cctx, q.method, body)
+	gen := pi.generation()
+	raw, err := inst.Call(ctx, q.method, body)
 	if err != nil {
-		switch {
-		case ctx.Err() != nil:
-			a.err = protocol.Errorf(protocol.ErrRequestCancelled, "%s cancelled", q.method)
-		case errors.Is(cctx.Err(), context.DeadlineExceeded):
-			a.err = protocol.Errorf(protocol.ErrPluginTimeout, "plugin %s did not answer %s within %s", pi.p.name, q.method, d)
-		default:
-			var pe *protocol.Error
-			if errors.As(err, &pe) && pe.RPCCode == protocol.CodeMethodNotFound {
-				a.raw = null // it does not serve the method after all
-				return a
-			}
-			a.err = pluginError(pi.p.name, err)
+		if errors.Is(err, protocol.ErrPluginCrashed) {
+			pi.stopped(gen) // now, not at the next status poll
 		}
+		var pe *protocol.Error
+		if ctx.Err() == nil && errors.As(err, &pe) && pe.RPCCode == protocol.CodeMethodNotFound {
+			a.raw = null // it does not serve the method after all
+			return a
+		}
+		a.err = s.callError(q, pi, ctx, err)
 		return a
 	}
 	a.raw = raw
@@ -272,6 +277,19 @@ func (s *Session) ask(ctx context.Context, pi *pluginInstance, q *query) answer 
 		s.converter(enc, s.enc, q.uri).walk(v, q.uri)
 	}
 	return a
+}
+
+// callError turns the failure of a call to pi into the error the editor
+// gets: cancelled when the editor gave up, plugin_timeout when the deadline
+// passed, else the plugin's error with its name.
+func (s *Session) callError(q *query, pi *pluginInstance, ctx context.Context, err error) error {
+	switch {
+	case q.parent.Err() != nil:
+		return protocol.Errorf(protocol.ErrRequestCancelled, "%s cancelled", q.method)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return protocol.Errorf(protocol.ErrPluginTimeout, "plugin %s did not answer %s within %s", pi.p.name, q.method, q.deadline)
+	}
+	return pluginError(pi.p.name, err)
 }
 
 // pluginError names the plugin in err's message, keeping its codes.
@@ -413,7 +431,8 @@ func (s *Session) resolve(ctx context.Context, q *query) (json.RawMessage, error
 // custom routes a method a plugin's manifest lists in custom_methods: to the
 // first such plugin serving params.textDocument.uri if there is one, else to
 // the first running instance listing it. Other methods answer null.
-func (s *Session) custom(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+func (s *Session) custom(ctx context.Context, q *query) (json.RawMessage, error) {
+	method, params := q.method, q.params
 	var p struct {
 		TextDocument struct {
 			URI string `json:"uri"`
@@ -435,7 +454,7 @@ func (s *Session) custom(ctx context.Context, method string, params json.RawMess
 			if m != method {
 				continue
 			}
-			q := &query{method: method, route: route{merge: mergeOne, kind: other}, params: params, uri: p.TextDocument.URI}
+			q.uri = p.TextDocument.URI
 			a := s.ask(ctx, pi, q)
 			if a.err != nil {
 				return nil, a.err
