@@ -45,7 +45,7 @@ type pluginInstance struct {
 	initialized bool
 	inits       int             // how many times init ran: the generation
 	sendCtx     context.Context // init's, for document notifications
-	caps        map[string]any // the InitializeResult's capabilities
+	caps        map[string]any  // the InitializeResult's capabilities
 	enc         encoding
 	syncKind    int
 	saveText    bool
