@@ -69,6 +69,11 @@ func launch(args []string) error {
 		return fail("rlimit", err)
 	}
 	if p.MountProc {
+		if os.Getpid() != 1 {
+			// Command asks for a new /proc only with new PID and mount
+			// namespaces; anywhere else this would cover the host's /proc.
+			return fail("mount-proc", fmt.Errorf("not the init of a new PID namespace (pid %d)", os.Getpid()))
+		}
 		if err := mountProc(); err != nil {
 			return fail("mount-proc", err)
 		}

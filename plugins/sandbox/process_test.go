@@ -185,11 +185,17 @@ func TestEnvironment(t *testing.T) {
 }
 
 // runLauncher runs the launcher with fd 3 = extra and returns its exit
-// code and stderr.
+// code and stderr. It runs in throwaway user and mount namespaces, so that
+// a launcher bug cannot change the host's mounts.
 func runLauncher(t *testing.T, extra *os.File, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{LauncherCommand}, args...)...)
 	cmd.Env = []string{helperEnv + "=1"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}},
+	}
 	cmd.ExtraFiles = []*os.File{extra}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -218,6 +224,11 @@ func TestLauncherReportsFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !p.MountProc {
+		t.Fatalf("policy %s does not ask for a fresh /proc", good)
+	}
+	procOutsidePidNS := good
+	p.MountProc, p.LoopbackUp = false, false
 	p.LandlockABI = 99
 	future, _ := p.encode()
 	fd, err := memfdUnsealed()
@@ -237,6 +248,7 @@ func TestLauncherReportsFailures(t *testing.T) {
 		{"future policy", e.binary, []string{`{"v":99}`, "probe"}, "plugin-exec: policy: policy version 99"},
 		{"plain file", plain, []string{good, "probe"}, "plugin-exec: memfd: fd 3 is not a memfd"},
 		{"unsealed memfd", fd, []string{good, "probe"}, "plugin-exec: memfd: fd 3 is not sealed"},
+		{"fresh /proc outside a PID namespace", e.binary, []string{procOutsidePidNS, "probe"}, "plugin-exec: mount-proc: not the init of a new PID namespace"},
 		{"landlock promised beyond reach", e.binary, []string{future, "probe"}, "plugin-exec: landlock: the host promised Landlock ABI 99"},
 	} {
 		code, stderr := runLauncher(t, c.extra, c.args...)
