@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gathering-dev/gathering/plugins/sdk"
 )
 
 // DefaultMaxMessageBytes caps one JSON-RPC message in either direction when
@@ -122,7 +124,7 @@ func (e *ServerExitError) Error() string {
 // it. In every case the server's process group is killed and the server
 // reaped before Run returns. Run does not wait for a Read on t that is still
 // pending when the server has gone; the caller ends the Transport.
-func Run(ctx context.Context, t Transport, cmd []string, opts Options) error {
+func Run(ctx context.Context, t sdk.Transport, cmd []string, opts Options) error {
 	if len(cmd) == 0 || cmd[0] == "" {
 		return errors.New("lspbridge: no server command")
 	}
@@ -146,7 +148,7 @@ func Run(ctx context.Context, t Transport, cmd []string, opts Options) error {
 
 // bridge is one running server and the goroutines that serve it.
 type bridge struct {
-	t      Transport
+	t      sdk.Transport
 	opts   Options
 	name   string
 	log    *slog.Logger
@@ -342,6 +344,13 @@ func (b *bridge) exitResult() error {
 func (b *bridge) hostToServer() error {
 	for {
 		msg, err := b.t.Read()
+		var tooLarge *sdk.TooLargeError
+		if errors.As(err, &tooLarge) {
+			// The Transport skipped a message over its own cap; it has no
+			// id to answer for, and the session goes on.
+			b.log.Warn("the transport dropped an oversize message from the host", "err", err)
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -472,7 +481,26 @@ func (b *bridge) toHost(msg []byte) {
 	if b.hostGone.Load() {
 		return
 	}
-	if err := b.t.Write(msg); err != nil {
+	err := b.t.Write(msg)
+	var tooLarge *sdk.TooLargeError
+	switch {
+	case err == nil:
+	case errors.As(err, &tooLarge):
+		// The Transport's cap is below ours: answer for the message as for
+		// one over ours (the error response is small).
+		env := scanEnvelope(msg)
+		b.log.Warn("the transport refused an oversize message from the language server",
+			"bytes", len(msg), "method", string(env.method), "id", string(env.id), "err", err)
+		why := fmt.Sprintf("lspbridge: the language server's %d-byte message was dropped: %v", len(msg), err)
+		switch {
+		case env.isResponse():
+			if err := b.t.Write(errorResponse(env.id, why)); err != nil {
+				b.hostGone.Store(true)
+			}
+		case env.isRequest():
+			go b.sendToServer(errorResponse(env.id, why))
+		}
+	default:
 		b.hostGone.Store(true)
 		b.log.Debug("transport write failed; dropping the server's messages from now on", "err", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/internal/testenv"
+	"github.com/gathering-dev/gathering/plugins/sdk"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,6 +27,7 @@ import (
 // client sends and Writes what the client receives, one message per frame,
 // handed over on unbuffered channels as a stream would.
 type memTransport struct {
+	maxBytes   int // if set, Read and Write refuse larger messages as the sdk's transports do
 	toBridge   chan []byte
 	fromBridge chan []byte
 	closeOnce  sync.Once
@@ -39,6 +41,9 @@ func newMemTransport() *memTransport {
 func (m *memTransport) Read() ([]byte, error) {
 	select {
 	case b := <-m.toBridge:
+		if m.maxBytes > 0 && len(b) > m.maxBytes {
+			return nil, &sdk.TooLargeError{Size: len(b), Max: m.maxBytes}
+		}
 		return b, nil
 	case <-m.closed:
 		return nil, io.EOF
@@ -46,6 +51,9 @@ func (m *memTransport) Read() ([]byte, error) {
 }
 
 func (m *memTransport) Write(b []byte) error {
+	if m.maxBytes > 0 && len(b) > m.maxBytes {
+		return &sdk.TooLargeError{Size: len(b), Max: m.maxBytes}
+	}
 	select {
 	case m.fromBridge <- b:
 		return nil
@@ -470,7 +478,12 @@ func runBridged(t testing.TB, l *Launch, dir string, opts Options) *bridged {
 // transport yet.
 func startBridged(t testing.TB, l *Launch, dir string, opts Options) *bridged {
 	t.Helper()
-	tr := newMemTransport()
+	return startBridgedOn(t, newMemTransport(), l, dir, opts)
+}
+
+// startBridgedOn is startBridged over a given transport.
+func startBridgedOn(t testing.TB, tr *memTransport, l *Launch, dir string, opts Options) *bridged {
+	t.Helper()
 	pidc := make(chan int, 1)
 	opts.Env, opts.Dir = l.Env, dir
 	opts.Started = func(pid int) { pidc <- pid }

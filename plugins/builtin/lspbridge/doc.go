@@ -2,8 +2,8 @@
 // typescript-language-server) as a gathering plugin.
 //
 // [Run] starts the server as a child process in its own process group and
-// pipes JSON-RPC messages between a [Transport] (one message per frame, as
-// the plugin wire carries them) and the server's Content-Length framed stdio.
+// pipes JSON-RPC messages between plugins/sdk's Transport (one message
+// per frame, as the plugin wire carries them) and the server's Content-Length framed stdio.
 // Message bodies pass through untouched: the bridge reads only the headers,
 // and looks inside a body only when it must answer for it (a frame over the
 // size cap, the host's "exit"). When the server exits on its own, Run returns

@@ -273,3 +273,38 @@ func waitFor(t testing.TB, cond func() bool, what string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestTransportCapsAreHonoured: when the Transport's own cap is below the
+// bridge's, a response it refuses becomes an error response for its id, a
+// message it skips on Read does not end the session, and small messages
+// still flow.
+func TestTransportCapsAreHonoured(t *testing.T) {
+	l := requireServer(t, "gopls")
+	dir := goModule(t)
+	tr := newMemTransport()
+	tr.maxBytes = 2048
+	b := startBridgedOn(t, tr, l, dir, Options{})
+	b.client = newClient(tr)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	err := b.initialize(ctx, dir, nil)
+	var rerr *rpcError
+	if !errors.As(err, &rerr) || rerr.Code != codeRequestFailed || !strings.Contains(rerr.Message, "over the 2048-byte cap") {
+		t.Fatalf("initialize over a 2048-byte transport = %v, want a RequestFailed error naming the transport's cap", err)
+	}
+	// Read skips this one (the sdk's transports answer it themselves).
+	if err := b.notify("x/padding", strings.Repeat("x", 4096)); err != nil {
+		t.Fatal(err)
+	}
+	var res json.RawMessage
+	if err := b.call(ctx, "shutdown", nil, &res); err != nil || string(res) != "null" {
+		t.Fatalf("shutdown after the refused messages = %s, %v; want null", res, err)
+	}
+	if err := b.notify("exit", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.wait(t, 10*time.Second); err != nil {
+		t.Fatalf("Run = %v, want nil after the host's exit", err)
+	}
+}
