@@ -9,10 +9,6 @@ import (
 	"strconv"
 )
 
-// maxHeaderLine bounds one header line of the server's output; a longer one
-// is a protocol error, not something to buffer.
-const maxHeaderLine = 4096
-
 // errFraming marks output from the server that is not Content-Length framed
 // JSON-RPC; the bridge cannot resynchronise after it.
 var errFraming = errors.New("malformed LSP framing")
@@ -56,7 +52,7 @@ func readHeader(r *bufio.Reader) (int64, error) {
 		}
 		n, err := strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("%w: bad Content-Length %q", errFraming, truncate(value, 40))
+			return 0, fmt.Errorf("%w: bad Content-Length %q", errFraming, truncate(bytes.TrimSpace(value), 40))
 		}
 		length = n
 	}

@@ -34,8 +34,9 @@ func (r *ring) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// tail returns up to n of the last complete or partial lines, without a
-// trailing newline. A first line cut by the ring's size is left out.
+// tail returns up to n of the last lines, without a trailing newline. A
+// first line whose start the ring dropped is left out, unless it is the
+// only line.
 func (r *ring) tail(n int) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
