@@ -58,9 +58,9 @@ func Command(spec Spec) (*exec.Cmd, Level, error) {
 		SystemRead: SystemReadPaths,
 		SystemRW:   SystemReadWritePaths,
 		Seccomp:    !spec.DisableSeccomp && caps.Seccomp,
-		NoFile:     uint64(max(spec.Limits.MaxOpenFiles, 0)),
-		FSize:      uint64(max(spec.Limits.MaxFileWriteMB, 0)) << 20,
-		Data:       uint64(max(spec.Limits.MemoryMB, 0)) << 20,
+		NoFile:     capAtHard(unix.RLIMIT_NOFILE, uint64(max(spec.Limits.MaxOpenFiles, 0)), 1),
+		FSize:      capAtHard(unix.RLIMIT_FSIZE, uint64(max(spec.Limits.MaxFileWriteMB, 0))<<20, 1<<20),
+		Data:       capAtHard(unix.RLIMIT_DATA, uint64(max(spec.Limits.MemoryMB, 0))<<20, 1<<20),
 	}
 	interp, err := elfInterpreter(spec.Binary)
 	if err != nil {
@@ -80,7 +80,7 @@ func Command(spec Spec) (*exec.Cmd, Level, error) {
 	}
 
 	lvl := Level{NoNewPrivs: true, Network: spec.Network, Cgroup: "none",
-		NoFile: spec.Limits.MaxOpenFiles, FSizeMB: spec.Limits.MaxFileWriteMB, DataMB: spec.Limits.MemoryMB}
+		NoFile: int(p.NoFile), FSizeMB: int(p.FSize >> 20), DataMB: int(p.Data >> 20)}
 	switch {
 	case spec.DisableLandlock:
 		lvl.Degraded = append(lvl.Degraded, "landlock turned off by the host: no filesystem confinement")
@@ -162,6 +162,17 @@ func Command(spec Spec) (*exec.Cmd, Level, error) {
 		SysProcAttr: attr,
 	}
 	return cmd, lvl, nil
+}
+
+// capAtHard lowers v to this process's hard limit for res (which the child
+// inherits and, without CAP_SYS_RESOURCE, cannot raise), keeping whole
+// units; 0 stays 0 (inherit).
+func capAtHard(res int, v, unit uint64) uint64 {
+	var rl unix.Rlimit
+	if v == 0 || unix.Getrlimit(res, &rl) != nil || rl.Max == unix.RLIM_INFINITY || v <= rl.Max {
+		return v
+	}
+	return rl.Max / unit * unit
 }
 
 func firstNonEmpty(a, b string) string {

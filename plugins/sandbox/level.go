@@ -31,8 +31,8 @@ type Level struct {
 	// NetworkEnforcement says how Network is enforced, for instance
 	// "netns, landlock-tcp" or "none".
 	NetworkEnforcement string
-	// NoFile, FSizeMB and DataMB are the rlimits set; 0 means inherited.
-	// RLIMIT_CORE is always 0.
+	// NoFile, FSizeMB and DataMB are the rlimits set (the Spec's, lowered
+	// to the host's hard limits); 0 means inherited. RLIMIT_CORE is always 0.
 	NoFile, FSizeMB, DataMB int
 	// Cgroup is always "none" for now: memory, CPU and process-count limits
 	// via cgroup v2 are not implemented (and this VM has no v2 controllers).

@@ -223,3 +223,27 @@ func TestUnprivileged(t *testing.T) {
 	}
 	t.Logf("as uid 65534: %d tests passed", passed)
 }
+
+// TestLimitsCappedAtHostHardLimit: asking for more open files than the
+// host's hard limit (which the launcher could not raise) gets the hard
+// limit, and Level says the number actually set.
+func TestLimitsCappedAtHostHardLimit(t *testing.T) {
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lowered := syscall.Rlimit{Cur: min(old.Cur, 1000), Max: 1000}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lowered); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) // back up as root; stays lower otherwise
+
+	e := newTestEnv(t)
+	spec := e.spec("emfile:1100")
+	spec.Limits.MaxOpenFiles = 4096
+	got, lvl := e.run(spec)
+	e.expect(got, map[string]string{"emfile:1100": "EMFILE"})
+	if lvl.NoFile != 1000 || !strings.Contains(lvl.String(), "nofile=1000,") {
+		t.Errorf("Level = %s, want nofile=1000", lvl)
+	}
+}
