@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"unsafe"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
 	"github.com/landlock-lsm/go-landlock/landlock"
@@ -119,11 +121,41 @@ var deniedSyscalls = []string{
 const cloneNamespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
 	unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
 
-// applySeccomp loads the deny-list on every thread (TSYNC). clone with a
+// nativeArch is the AUDIT_ARCH of this build's syscall ABI, which
+// go-seccomp-bpf's deny-list is written for.
+var nativeArch = map[string]uint32{
+	"amd64": unix.AUDIT_ARCH_X86_64, "arm64": unix.AUDIT_ARCH_AARCH64,
+	"riscv64": unix.AUDIT_ARCH_RISCV64, "ppc64le": unix.AUDIT_ARCH_PPC64LE, "s390x": unix.AUDIT_ARCH_S390X,
+}[runtime.GOARCH]
+
+// applySeccomp loads two filters on every thread (TSYNC). The first
+// refuses (EPERM) every syscall made through another ABI than the native
+// one: go-seccomp-bpf lets those through untouched, and on x86-64 the i386
+// ABI (int 0x80) would reach unshare or ptrace under other numbers
+// (measured by TestSeccompBlocksForeignSyscallABI). 32-bit programs therefore
+// cannot run in the sandbox. The second is the deny-list: clone with a
 // namespace flag fails with EPERM like unshare; clone3, whose flags sit in
 // memory a filter cannot read, fails with ENOSYS so that libc falls back
 // to clone (glibc does exactly that).
 func applySeccomp() error {
+	if nativeArch == 0 {
+		return fmt.Errorf("no seccomp architecture for %s", runtime.GOARCH)
+	}
+	const archOffset = 4 // offsetof(struct seccomp_data, arch)
+	onlyNative := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: archOffset},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 1, Jf: 0, K: nativeArch},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	}
+	prog := unix.SockFprog{Len: uint16(len(onlyNative)), Filter: &onlyNative[0]}
+	tid, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog)))
+	if errno != 0 {
+		return fmt.Errorf("load the native-ABI filter: %w", errno)
+	}
+	if tid != 0 { // TSYNC names the thread it could not synchronise
+		return fmt.Errorf("load the native-ABI filter: thread %d could not take it", tid)
+	}
 	return seccomp.LoadFilter(seccomp.Filter{
 		NoNewPrivs: true,
 		Flag:       seccomp.FilterFlagTSync,
