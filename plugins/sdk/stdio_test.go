@@ -485,3 +485,34 @@ func TestConnFailsAfterTheSession(t *testing.T) {
 		t.Errorf("Call after exit = %v, want ErrClosed", err)
 	}
 }
+
+// TestCancelOvertakesTheQueue cancels a request that is still waiting
+// behind a slow notification: it never runs with a live ctx.
+func TestCancelOvertakesTheQueue(t *testing.T) {
+	release := make(chan struct{})
+	ran := make(chan error, 1)
+	s := &sdk.Server{
+		Notifications: map[string]func(context.Context, *sdk.Conn, json.RawMessage){
+			"slow": func(context.Context, *sdk.Conn, json.RawMessage) { <-release },
+		},
+		Requests: map[string]sdk.Handler{
+			"work": func(ctx context.Context, _ *sdk.Conn, _ json.RawMessage) (any, error) {
+				ran <- ctx.Err()
+				return "worked", nil
+			},
+		},
+	}
+	p := setup(t, s)
+	p.send(`{"jsonrpc":"2.0","method":"slow"}`)
+	p.send(`{"jsonrpc":"2.0","id":1,"method":"work"}`)
+	p.send(`{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}`)
+	// io.Pipe hands each write to one read, so once the reader has taken
+	// this next message it has handled the cancel, while "slow" still
+	// blocks the queue. Then let the queue move.
+	p.send(`{"jsonrpc":"2.0","method":"nobody/listens"}`)
+	close(release)
+	p.expectError(`1`, sdk.CodeRequestCancelled)
+	if err := <-ran; err == nil {
+		t.Fatal("the cancelled request ran with a live ctx")
+	}
+}
