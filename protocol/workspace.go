@@ -1,8 +1,14 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
+	"iter"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The gathering/workspace/* and gathering/git/* methods act on the files and
@@ -44,21 +50,45 @@ type WorkspaceTreeParams struct {
 	Cursor string `json:"cursor,omitempty"`
 	// Limit is 1000 when absent, at most 10,000.
 	Limit int `json:"limit,omitempty"`
+	// Fields names the entry fields to answer besides path: any of
+	// "type", "size", "mtime" and "gitStatus" ("path" is allowed and
+	// always answered). All of them when absent. A listing without
+	// "gitStatus" does not run git status.
+	Fields []string `json:"fields,omitempty"`
 }
 
-// TreeEntry is a file, directory or symbolic link in a tree.
+// The fields of a [TreeEntry], as [WorkspaceTreeParams.Fields] names them.
+const (
+	TreeFieldPath      = "path"
+	TreeFieldType      = "type"
+	TreeFieldSize      = "size"
+	TreeFieldMtime     = "mtime"
+	TreeFieldGitStatus = "gitStatus"
+)
+
+// TreeEntry is a file, directory or symbolic link in a tree. A field the
+// listing did not ask for is absent (zero), and so are size, mtime and
+// gitStatus when zero.
 type TreeEntry struct {
 	Path string `json:"path"`
 	// Type is "file", "dir" or "symlink" (never followed).
-	Type  string    `json:"type"`
-	Size  int64     `json:"size"`
-	Mtime time.Time `json:"mtime"`
+	Type string `json:"type,omitempty"`
+	// Size is in bytes; absent for directories and empty files.
+	Size int64 `json:"size,omitempty"`
+	// Mtime is the modification time in milliseconds since the Unix
+	// epoch, as VS Code's FileStat.mtime.
+	Mtime int64 `json:"mtime,omitempty"`
 	// GitStatus is git's two-letter short status ("??", " M", "A ", …);
 	// absent for unchanged files and outside git.
 	GitStatus string `json:"gitStatus,omitempty"`
 }
 
 // WorkspaceTreeResult is one page; Cursor is absent on the last.
+//
+// A page can hold 10,000 entries and a full listing a hundred times more,
+// so it encodes and decodes itself by hand, several times faster than
+// encoding/json's reflection; the JSON is the same either way. See
+// [WorkspaceTreeResult.MarshalJSON] and [WorkspaceTreeResult.UnmarshalJSON].
 type WorkspaceTreeResult struct {
 	Entries []TreeEntry `json:"entries"`
 	Cursor  string      `json:"cursor,omitempty"`
@@ -362,3 +392,411 @@ func (p *GitPathsParams) ProjectScope() string { return p.ProjectID }
 
 // ProjectScope implements [ProjectScoped].
 func (p *GitCommitParams) ProjectScope() string { return p.ProjectID }
+
+// MarshalJSON encodes the page exactly as encoding/json would encode its
+// fields, without reflection.
+func (r *WorkspaceTreeResult) MarshalJSON() ([]byte, error) {
+	n := 40 + len(r.Cursor)
+	for i := range r.Entries {
+		n += 32 + len(r.Entries[i].Path)
+	}
+	var entries iter.Seq[TreeEntry]
+	if r.Entries != nil {
+		entries = slices.Values(r.Entries)
+	}
+	return AppendTreeResult(make([]byte, 0, n), entries, r.Cursor, r.Git), nil
+}
+
+// AppendTreeResult appends the JSON of a [WorkspaceTreeResult] with the
+// given entries, cursor and git to b, as its MarshalJSON does, without
+// holding the entries in a slice: a server can make each from its own
+// listing as it goes. A nil entries is encoded as null.
+func AppendTreeResult(b []byte, entries iter.Seq[TreeEntry], cursor string, git bool) []byte {
+	b = append(b, `{"entries":`...)
+	if entries == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		first := true
+		for e := range entries {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = e.appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if cursor != "" {
+		b = append(b, `,"cursor":`...)
+		b = appendJSONString(b, cursor)
+	}
+	b = append(b, `,"git":`...)
+	b = strconv.AppendBool(b, git)
+	return append(b, '}')
+}
+
+func (e *TreeEntry) appendJSON(b []byte) []byte {
+	b = append(b, `{"path":`...)
+	b = appendJSONString(b, e.Path)
+	if e.Type != "" {
+		b = append(b, `,"type":`...)
+		b = appendJSONString(b, e.Type)
+	}
+	if e.Size != 0 {
+		b = append(b, `,"size":`...)
+		b = strconv.AppendInt(b, e.Size, 10)
+	}
+	if e.Mtime != 0 {
+		b = append(b, `,"mtime":`...)
+		b = strconv.AppendInt(b, e.Mtime, 10)
+	}
+	if e.GitStatus != "" {
+		b = append(b, `,"gitStatus":`...)
+		b = appendJSONString(b, e.GitStatus)
+	}
+	return append(b, '}')
+}
+
+// plainByte marks the bytes that encoding/json writes as they are inside
+// a string: printable ASCII but for the quote, the backslash and the HTML
+// characters it escapes.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\<>&` {
+		t[c] = false
+	}
+	return t
+}()
+
+// appendJSONString appends s as encoding/json writes it: as it is when
+// every byte is plain, else through encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if !plainByte[s[i]] {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// UnmarshalJSON decodes a page. The JSON a server writes is read by a
+// strict hand-written parser that accepts only valid JSON, so a client
+// that holds an answer's bytes may call it directly instead of through
+// json.Unmarshal, whose own validating scan costs as much again. Anything
+// else it cannot read (unknown members, null, numbers that are not
+// integers, keys spelt in another case) is decoded by encoding/json, with
+// its errors. Unlike encoding/json, it replaces Entries rather than
+// decoding into the elements it already has.
+//
+// The paths of one call share one allocation, which stays in memory while
+// any of them is kept.
+func (r *WorkspaceTreeResult) UnmarshalJSON(data []byte) error {
+	if fastDecodeTree(data, r) {
+		return nil
+	}
+	type plain WorkspaceTreeResult // without these methods
+	return json.Unmarshal(data, (*plain)(r))
+}
+
+// treeDecoder reads the JSON of a [WorkspaceTreeResult]. Each method
+// reports false for anything the fast path leaves to encoding/json.
+type treeDecoder struct {
+	data []byte
+	i    int
+}
+
+// fastDecodeTree decodes data into r and reports whether it could; when it
+// could not, r is unchanged.
+func fastDecodeTree(data []byte, r *WorkspaceTreeResult) bool {
+	d := &treeDecoder{data: data}
+	var (
+		out     WorkspaceTreeResult
+		entries bool // seen, so replace r.Entries
+		cursor  bool
+		git     bool
+	)
+	if !d.byte('{') {
+		return false
+	}
+	if !d.byte('}') {
+		for {
+			key, ok := d.key()
+			if !ok {
+				return false
+			}
+			switch key {
+			case "entries":
+				if out.Entries, ok = d.entries(); !ok {
+					return false
+				}
+				entries = true
+			case "cursor":
+				s, ok := d.string()
+				if !ok {
+					return false
+				}
+				out.Cursor, cursor = string(s), true
+			case "git":
+				if out.Git, ok = d.bool(); !ok {
+					return false
+				}
+				git = true
+			default:
+				return false
+			}
+			if d.byte(',') {
+				continue
+			}
+			if !d.byte('}') {
+				return false
+			}
+			break
+		}
+	}
+	if d.space(); d.i != len(d.data) {
+		return false
+	}
+	if entries {
+		r.Entries = out.Entries
+	}
+	if cursor {
+		r.Cursor = out.Cursor
+	}
+	if git {
+		r.Git = out.Git
+	}
+	return true
+}
+
+// entries reads an array of entries, or null.
+func (d *treeDecoder) entries() ([]TreeEntry, bool) {
+	if d.literal("null") {
+		return nil, true
+	}
+	if !d.byte('[') {
+		return nil, false
+	}
+	// Every entry is an object: count them, about, to allocate once.
+	// Each path is noted as where it lies in data, then all are copied
+	// into one string.
+	n := bytes.Count(d.data[d.i:], []byte{'{'})
+	out := make([]TreeEntry, 0, n)
+	spans := make([]span, 0, n)
+	total := 0
+	if !d.byte(']') {
+		for {
+			var e TreeEntry
+			var path span
+			if !d.byte('{') {
+				return nil, false
+			}
+			for {
+				key, ok := d.key()
+				if !ok {
+					return nil, false
+				}
+				switch key {
+				case "path":
+					s, ok := d.string()
+					if !ok {
+						return nil, false
+					}
+					// A later path wins, as in encoding/json.
+					path = span{d.i - 1 - len(s), d.i - 1}
+				case "type":
+					s, ok := d.string()
+					if !ok {
+						return nil, false
+					}
+					e.Type = treeType(s)
+				case "size":
+					if e.Size, ok = d.int(); !ok {
+						return nil, false
+					}
+				case "mtime":
+					if e.Mtime, ok = d.int(); !ok {
+						return nil, false
+					}
+				case "gitStatus":
+					s, ok := d.string()
+					if !ok {
+						return nil, false
+					}
+					e.GitStatus = string(s)
+				default:
+					return nil, false
+				}
+				if d.byte(',') {
+					continue
+				}
+				if !d.byte('}') {
+					return nil, false
+				}
+				break
+			}
+			out = append(out, e)
+			spans = append(spans, path)
+			total += path.end - path.start
+			if d.byte(',') {
+				continue
+			}
+			if !d.byte(']') {
+				return nil, false
+			}
+			break
+		}
+	}
+	var sb strings.Builder
+	sb.Grow(total)
+	for _, p := range spans {
+		sb.Write(d.data[p.start:p.end])
+	}
+	all, start := sb.String(), 0
+	for i, p := range spans {
+		end := start + p.end - p.start
+		out[i].Path = all[start:end]
+		start = end
+	}
+	return out, true
+}
+
+// span is where a string's contents lie in the input.
+type span struct{ start, end int }
+
+// treeType returns the entry type s names, without allocating for the
+// three there are.
+func treeType(s []byte) string {
+	switch string(s) {
+	case "file":
+		return "file"
+	case "dir":
+		return "dir"
+	case "symlink":
+		return "symlink"
+	}
+	return string(s)
+}
+
+func (d *treeDecoder) space() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// byte skips white space and then c, and reports whether c was there.
+func (d *treeDecoder) byte(c byte) bool {
+	d.space()
+	if d.i < len(d.data) && d.data[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+func (d *treeDecoder) literal(s string) bool {
+	d.space()
+	if bytes.HasPrefix(d.data[d.i:], []byte(s)) {
+		d.i += len(s)
+		return true
+	}
+	return false
+}
+
+func (d *treeDecoder) bool() (bool, bool) {
+	if d.literal("true") {
+		return true, true
+	}
+	return false, d.literal("false")
+}
+
+// key reads a member's name and its colon, and returns the name if it is
+// one a page has.
+func (d *treeDecoder) key() (string, bool) {
+	s, ok := d.string()
+	if !ok || !d.byte(':') {
+		return "", false
+	}
+	switch string(s) {
+	case "path":
+		return "path", true
+	case "type":
+		return "type", true
+	case "size":
+		return "size", true
+	case "mtime":
+		return "mtime", true
+	case "gitStatus":
+		return "gitStatus", true
+	case "entries":
+		return "entries", true
+	case "cursor":
+		return "cursor", true
+	case "git":
+		return "git", true
+	}
+	return "", false
+}
+
+// string reads a string with no escapes, valid UTF-8, and returns its
+// bytes, which alias the input.
+func (d *treeDecoder) string() ([]byte, bool) {
+	if !d.byte('"') {
+		return nil, false
+	}
+	end := bytes.IndexByte(d.data[d.i:], '"')
+	if end < 0 {
+		return nil, false
+	}
+	s := d.data[d.i : d.i+end]
+	ascii := true
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			return nil, false
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(s) {
+		return nil, false // encoding/json replaces bad bytes
+	}
+	d.i += end + 1
+	return s, true
+}
+
+// int reads an integer of at most 18 digits, which cannot overflow.
+func (d *treeDecoder) int() (int64, bool) {
+	d.space()
+	i, neg := d.i, false
+	if i < len(d.data) && d.data[i] == '-' {
+		i, neg = i+1, true
+	}
+	start := i
+	var n int64
+	for ; i < len(d.data) && '0' <= d.data[i] && d.data[i] <= '9'; i++ {
+		n = n*10 + int64(d.data[i]-'0')
+	}
+	digits := i - start
+	switch {
+	case digits == 0 || digits > 18 || digits > 1 && d.data[start] == '0':
+		return 0, false
+	case i < len(d.data) && (d.data[i] == '.' || d.data[i] == 'e' || d.data[i] == 'E'):
+		return 0, false
+	}
+	d.i = i
+	if neg {
+		n = -n
+	}
+	return n, true
+}

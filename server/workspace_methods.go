@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,27 +49,86 @@ func (s *Session) project(ctx context.Context, id string) (*workspace.Project, e
 	return p, nil
 }
 
-func (s *Session) workspaceTree(ctx context.Context, _ *document.Snapshot, p *protocol.WorkspaceTreeParams) (*protocol.WorkspaceTreeResult, error) {
+// workspaceTree answers the page's JSON as it is, written without
+// reflection (see protocol.WorkspaceTreeResult): a page of 10,000 entries
+// is most of a full listing's cost.
+func (s *Session) workspaceTree(ctx context.Context, _ *document.Snapshot, p *protocol.WorkspaceTreeParams) (json.RawMessage, error) {
+	fields, err := treeFields(p.Fields)
+	if err != nil {
+		return nil, err
+	}
 	proj, err := s.project(ctx, p.ProjectID)
 	if err != nil {
 		return nil, err
 	}
-	page, err := proj.Tree(ctx, workspace.TreeOptions{Under: p.Path, Glob: p.Glob, Exclude: p.Exclude, Cursor: p.Cursor, Limit: p.Limit})
+	page, err := proj.Tree(ctx, workspace.TreeOptions{
+		Under: p.Path, Glob: p.Glob, Exclude: p.Exclude, Cursor: p.Cursor, Limit: p.Limit,
+		NoGitStatus: !fields.gitStatus,
+	})
 	if err != nil {
 		return nil, workspaceError(err)
 	}
-	out := &protocol.WorkspaceTreeResult{Entries: make([]protocol.TreeEntry, len(page.Entries)), Cursor: page.Cursor, Git: page.Git}
-	for i, e := range page.Entries {
-		typ := "file"
-		switch {
-		case e.Dir:
-			typ = "dir"
-		case e.Link:
-			typ = "symlink"
+	// Each entry is made as it is encoded, and the JSON's size is
+	// reckoned first, so that the page is not copied on the way.
+	size := 64 + len(page.Cursor)
+	for _, e := range page.Entries {
+		size += len(`{"path":"","type":"symlink"},`) + len(e.Path)
+		if fields.size || fields.mtime || e.GitStatus != "" {
+			size += len(`,"size":1000000,"mtime":1764217293000,"gitStatus":" M"`)
 		}
-		out.Entries[i] = protocol.TreeEntry{Path: e.Path, Type: typ, Size: e.Size, Mtime: time.Unix(0, e.ModTime).UTC(), GitStatus: e.GitStatus}
 	}
-	return out, nil
+	entries := func(yield func(protocol.TreeEntry) bool) {
+		for _, e := range page.Entries {
+			te := protocol.TreeEntry{Path: e.Path, GitStatus: e.GitStatus}
+			if fields.typ {
+				te.Type = "file"
+				switch {
+				case e.Dir:
+					te.Type = "dir"
+				case e.Link:
+					te.Type = "symlink"
+				}
+			}
+			if fields.size {
+				te.Size = e.Size
+			}
+			if fields.mtime {
+				te.Mtime = e.ModTime / int64(time.Millisecond)
+			}
+			if !yield(te) {
+				return
+			}
+		}
+	}
+	return protocol.AppendTreeResult(make([]byte, 0, size), entries, page.Cursor, page.Git), nil
+}
+
+// entryFields are the fields of tree entries a listing asked for.
+type entryFields struct{ typ, size, mtime, gitStatus bool }
+
+// treeFields reads gathering/workspace/tree's fields param; absent means
+// every field.
+func treeFields(names []string) (entryFields, error) {
+	if names == nil {
+		return entryFields{true, true, true, true}, nil
+	}
+	var f entryFields
+	for _, n := range names {
+		switch n {
+		case protocol.TreeFieldPath:
+		case protocol.TreeFieldType:
+			f.typ = true
+		case protocol.TreeFieldSize:
+			f.size = true
+		case protocol.TreeFieldMtime:
+			f.mtime = true
+		case protocol.TreeFieldGitStatus:
+			f.gitStatus = true
+		default:
+			return f, protocol.Errorf(protocol.ErrInvalidParams, "fields: unknown field %q (path, type, size, mtime, gitStatus)", n)
+		}
+	}
+	return f, nil
 }
 
 func (s *Session) workspaceRead(ctx context.Context, _ *document.Snapshot, p *protocol.WorkspaceReadParams) (*protocol.WorkspaceReadResult, error) {

@@ -184,6 +184,61 @@ func TestWorkspaceAndGitEndToEnd(t *testing.T) {
 	wantCode(t, c.call(protocol.MethodWorkspaceSearch, protocol.WorkspaceSearchParams{ProjectID: id, Query: "(", Regex: true}, nil), protocol.CodeInvalidParams, protocol.InvalidParams)
 }
 
+// TestWorkspaceTreeFields checks the fields param: every field when it is
+// absent, the ones named otherwise (path always), and an
+// error for a name that is not a field; and the lean entries: no size for
+// a directory, mtime in milliseconds, gitStatus only when not clean.
+func TestWorkspaceTreeFields(t *testing.T) {
+	c, _, p, _ := setupWorkspace(t)
+	id := p.ID
+	before := time.Now()
+	var w protocol.WorkspaceWriteResult
+	c.mustCall(protocol.MethodWorkspaceWrite, protocol.WorkspaceWriteParams{ProjectID: id, Path: "src/main.go", Content: "package main\n", ExpectedVersion: str(""), CreateParents: true}, &w)
+
+	var tree protocol.WorkspaceTreeResult
+	c.mustCall(protocol.MethodWorkspaceTree, protocol.WorkspaceTreeParams{ProjectID: id}, &tree)
+	if len(tree.Entries) != 2 || !tree.Git {
+		t.Fatalf("tree = %+v, want src and src/main.go in git", tree)
+	}
+	dir, file := tree.Entries[0], tree.Entries[1]
+	if dir.Path != "src" || dir.Type != "dir" || dir.Size != 0 || dir.GitStatus != "??" {
+		t.Errorf("src = %+v, want an untracked directory", dir)
+	}
+	if ms := before.Add(-time.Second).UnixMilli(); dir.Mtime < ms || file.Mtime < ms || file.Mtime > time.Now().UnixMilli()+1000 {
+		t.Errorf("mtimes %d and %d, want about %d (milliseconds)", dir.Mtime, file.Mtime, before.UnixMilli())
+	}
+	if file.Path != "src/main.go" || file.Type != "file" || file.Size != 13 || file.GitStatus != "??" {
+		t.Errorf("src/main.go = %+v, want an untracked file of 13 bytes", file)
+	}
+
+	for _, test := range []struct {
+		fields []string
+		want   []protocol.TreeEntry
+	}{
+		{[]string{"path"}, []protocol.TreeEntry{{Path: "src"}, {Path: "src/main.go"}}},
+		{[]string{"path", "type"}, []protocol.TreeEntry{{Path: "src", Type: "dir"}, {Path: "src/main.go", Type: "file"}}},
+		{[]string{"size", "gitStatus"}, []protocol.TreeEntry{{Path: "src", GitStatus: "??"}, {Path: "src/main.go", Size: 13, GitStatus: "??"}}},
+	} {
+		var got protocol.WorkspaceTreeResult
+		c.mustCall(protocol.MethodWorkspaceTree, protocol.WorkspaceTreeParams{ProjectID: id, Fields: test.fields}, &got)
+		if !slices.Equal(got.Entries, test.want) || !got.Git {
+			t.Errorf("tree with fields %q = %+v, want %+v in git", test.fields, got, test.want)
+		}
+	}
+	// The answer carries no member the fields did not ask for.
+	var raw json.RawMessage
+	c.mustCall(protocol.MethodWorkspaceTree, protocol.WorkspaceTreeParams{ProjectID: id, Fields: []string{"type"}}, &raw)
+	if want := `{"entries":[{"path":"src","type":"dir"},{"path":"src/main.go","type":"file"}],"git":true}`; string(raw) != want {
+		t.Errorf("tree with fields [type] = %s, want %s", raw, want)
+	}
+	// An empty list asks for paths alone.
+	c.mustCall(protocol.MethodWorkspaceTree, map[string]any{"projectId": id, "fields": []string{}}, &raw)
+	if want := `{"entries":[{"path":"src"},{"path":"src/main.go"}],"git":true}`; string(raw) != want {
+		t.Errorf("tree with fields [] = %s, want %s", raw, want)
+	}
+	wantCode(t, c.call(protocol.MethodWorkspaceTree, protocol.WorkspaceTreeParams{ProjectID: id, Fields: []string{"owner"}}, nil), protocol.CodeInvalidParams, protocol.InvalidParams)
+}
+
 // TestWorkspaceTraversal is the foundation's traversal table run through
 // every workspace and git method that takes a path: each hostile path is
 // invalid_params, and nothing changes inside the project or outside it.

@@ -270,6 +270,9 @@ type TreeOptions struct {
 	Cursor string
 	// Limit is the most entries (default 1000, at most 10,000).
 	Limit int
+	// NoGitStatus leaves every [TreeEntry.GitStatus] empty, and git
+	// status is neither run nor read.
+	NoGitStatus bool
 }
 
 // TreeEntry is an entry of the tree with its git status.
@@ -329,8 +332,15 @@ func (p *Project) Tree(ctx context.Context, opt TreeOptions) (*TreePage, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: exclude: %w", ErrInvalid, err)
 	}
-	st := p.cachedStatus(ctx)
-	page := &TreePage{Git: st != nil}
+	var st *statusIndex
+	page := &TreePage{}
+	if opt.NoGitStatus {
+		_, err := p.Git(ctx)
+		page.Git = err == nil
+	} else {
+		st = p.cachedStatus(ctx)
+		page.Git = st != nil
+	}
 	lopt := filetree.ListOptions{Under: under, Match: match, After: after, Limit: opt.Limit}
 	// Exclude patterns drop entries after the listing: keep reading pages
 	// until this one is full or the tree ends.
@@ -344,6 +354,9 @@ func (p *Project) Tree(ctx context.Context, opt TreeOptions) (*TreePage, error) 
 				return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
 			}
 			return nil, err
+		}
+		if page.Entries == nil {
+			page.Entries = make([]TreeEntry, 0, len(entries))
 		}
 		for _, e := range entries {
 			lopt.After = e.Path
@@ -388,6 +401,9 @@ func statusOf(st *statusIndex, e filetree.Entry) string {
 	}
 	if code, ok := st.byPath[e.Path]; ok {
 		return code
+	}
+	if len(st.untrackedDirs) == 0 {
+		return ""
 	}
 	for d := path.Dir(e.Path); d != "."; d = path.Dir(d) {
 		if st.untrackedDirs[d] {
