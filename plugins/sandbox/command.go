@@ -111,6 +111,14 @@ func Command(spec Spec) (*exec.Cmd, Level, error) {
 	if clone&unix.CLONE_NEWPID != 0 && clone&unix.CLONE_NEWNS != 0 {
 		p.MountProc = true
 		lvl.FreshProc = true
+		for _, dir := range MaskedPaths {
+			if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
+				p.Mask = append(p.Mask, dir)
+			}
+		}
+		lvl.Masked = p.Mask
+	} else {
+		lvl.Degraded = append(lvl.Degraded, "no mount namespace: Unix sockets in /tmp and /run stay reachable"+socketGap(lvl.LandlockABI))
 	}
 	netns := clone&unix.CLONE_NEWNET != 0
 	p.LoopbackUp = netns && spec.Network == NetworkLoopback
@@ -162,6 +170,15 @@ func Command(spec Spec) (*exec.Cmd, Level, error) {
 		SysProcAttr: attr,
 	}
 	return cmd, lvl, nil
+}
+
+// socketGap qualifies the Unix socket exposure: Landlock ABI 9 and later
+// check connecting to pathname sockets.
+func socketGap(abi int) string {
+	if abi >= 9 {
+		return " (but Landlock refuses connecting outside the grants)"
+	}
+	return " (Landlock below ABI 9 does not check connecting)"
 }
 
 // capAtHard lowers v to this process's hard limit for res (which the child

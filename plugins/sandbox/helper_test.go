@@ -87,6 +87,12 @@ func runOp(op string) string {
 			c.Close()
 		}
 		return result("", err)
+	case "dialunix":
+		c, err := net.DialTimeout("unix", arg, 2*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return result("", err)
 	case "loopback":
 		// Listen and connect to ourselves on 127.0.0.1.
 		l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -26,6 +26,9 @@ type Level struct {
 	// FreshProc is true when the plugin sees a /proc of its own PID
 	// namespace (host processes invisible).
 	FreshProc bool
+	// Masked are the shared directories (/tmp, /run…) the plugin sees
+	// empty, but for its grants: see [MaskedPaths].
+	Masked []string
 	// Network is the manifest's network value (none, loopback or any).
 	Network string
 	// NetworkEnforcement says how Network is enforced, for instance
@@ -49,7 +52,7 @@ func (l Level) IsDegraded() bool { return len(l.Degraded) > 0 }
 // String prints the level on one line, for logs, plugin status and
 // `gathering doctor`, for instance:
 //
-//	landlock-abi-7 seccomp nnp caps:none ns:user,pid,net,ipc,uts,mount proc:private net:none(netns,landlock-tcp) rlimit:nofile=4096,fsize=256MiB,data=2048MiB,core=0 cgroup:none; degraded: ...
+//	landlock-abi-7 seccomp nnp caps:none ns:user,pid,net,ipc,uts,mount proc:private masked:/tmp,/var/tmp,/run,/dev/shm net:none(netns,landlock-tcp) rlimit:nofile=4096,fsize=256MiB,data=2048MiB,core=0 cgroup:none; degraded: ...
 func (l Level) String() string {
 	var parts []string
 	if l.LandlockABI > 0 {
@@ -72,6 +75,9 @@ func (l Level) String() string {
 	}
 	if l.FreshProc {
 		parts = append(parts, "proc:private")
+	}
+	if len(l.Masked) > 0 {
+		parts = append(parts, "masked:"+strings.Join(l.Masked, ","))
 	}
 	parts = append(parts, fmt.Sprintf("net:%s(%s)", l.Network, l.NetworkEnforcement))
 	parts = append(parts, fmt.Sprintf("rlimit:nofile=%s,fsize=%s,data=%s,core=0",

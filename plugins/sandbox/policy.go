@@ -32,6 +32,10 @@ type policy struct {
 	// MountProc mounts a fresh /proc for the new PID namespace (needs a
 	// mount namespace), so host processes are not visible.
 	MountProc bool `json:"mount_proc"`
+	// Mask are directories shared between processes (/tmp, /run…) that get
+	// an empty tmpfs in the plugin's mount namespace, granted paths beneath
+	// them bound back; needs MountProc's namespaces.
+	Mask []string `json:"mask,omitempty"`
 	// LoopbackUp brings lo up in the new network namespace (network loopback).
 	LoopbackUp bool `json:"lo_up"`
 	// Rlimits in bytes or files; 0 leaves that limit as inherited. CORE is

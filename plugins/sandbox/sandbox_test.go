@@ -40,9 +40,11 @@ func TestSandboxConfines(t *testing.T) {
 		"read:" + filepath.Join(e.workspace, "main.go"):  "ok",
 		"write:" + filepath.Join(e.workspace, "main.go"): "EACCES",
 		"write:" + filepath.Join(e.workspace, "new.go"):  "EACCES",
-		"read:" + filepath.Join(e.secret, "token"):       "EACCES",
-		"write:" + filepath.Join(e.secret, "new"):        "EACCES",
-		"write:/tmp/gathering-sandbox-escape":            "EACCES",
+		"read:" + filepath.Join(e.secret, "token"):       "ENOENT", // under /tmp, masked
+		"write:" + filepath.Join(e.secret, "new"):        "ENOENT",
+		"write:/tmp/gathering-sandbox-escape":            "EROFS",
+		"write:/var/tmp/gathering-sandbox-escape":        "EROFS",
+		"write:/etc/gathering-sandbox-escape":            "EACCES", // Landlock
 		"read:/etc/shadow":                               "EACCES",
 		"write:" + filepath.Join(e.cache, "index"):       "ok",
 		"connect:" + addr:                                "EACCES", // Landlock answers before the empty netns would
@@ -64,6 +66,62 @@ func TestSandboxConfines(t *testing.T) {
 		t.Errorf("Level = %s, want everything on", lvl)
 	}
 	t.Logf("level: %s", lvl)
+}
+
+// TestLandlockAloneConfinesFiles runs without namespaces, so nothing is
+// masked: Landlock alone refuses what was not granted.
+func TestLandlockAloneConfinesFiles(t *testing.T) {
+	e := newTestEnv(t)
+	spec := e.spec("read:"+filepath.Join(e.workspace, "main.go"), "write:"+filepath.Join(e.workspace, "main.go"),
+		"read:"+filepath.Join(e.secret, "token"), "write:"+filepath.Join(e.secret, "new"),
+		"write:/tmp/gathering-sandbox-escape", "write:"+filepath.Join(e.cache, "index"))
+	spec.DisableNamespaces = true
+	got, _ := e.run(spec)
+	e.expect(got, map[string]string{
+		"read:" + filepath.Join(e.workspace, "main.go"):  "ok",
+		"write:" + filepath.Join(e.workspace, "main.go"): "EACCES",
+		"read:" + filepath.Join(e.secret, "token"):       "EACCES",
+		"write:" + filepath.Join(e.secret, "new"):        "EACCES",
+		"write:/tmp/gathering-sandbox-escape":            "EACCES",
+		"write:" + filepath.Join(e.cache, "index"):       "ok",
+	})
+}
+
+// TestHostUnixSocketsHidden: a Unix socket the host listens on outside
+// the grants (as Docker's, or another plugin's) is out of the plugin's
+// sight. Without namespaces (the control) Landlock below ABI 9 lets the
+// plugin connect: the gap the masking closes.
+func TestHostUnixSocketsHidden(t *testing.T) {
+	e := newTestEnv(t)
+	sock := filepath.Join(e.secret, "host.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	got, _ := e.run(e.spec("dialunix:" + sock))
+	e.expect(got, map[string]string{"dialunix:" + sock: "ENOENT"})
+
+	spec := e.spec("dialunix:" + sock)
+	spec.DisableNamespaces = true
+	got, lvl := e.run(spec)
+	want := "ok"
+	if lvl.LandlockABI >= 9 {
+		want = "EACCES"
+	}
+	e.expect(got, map[string]string{"dialunix:" + sock: want})
+	if !strings.Contains(lvl.String(), "Unix sockets in /tmp and /run stay reachable") {
+		t.Errorf("Level = %s, want the socket exposure said", lvl)
+	}
 }
 
 // TestNetworkLayers proves each layer alone keeps the plugin off the

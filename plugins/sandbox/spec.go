@@ -108,3 +108,11 @@ var SystemReadPaths = []string{
 
 // SystemReadWritePaths are granted read-write to every plugin.
 var SystemReadWritePaths = []string{"/dev/null", "/dev/full"}
+
+// MaskedPaths get an empty, read-only tmpfs in the plugin's mount namespace
+// (when it has one), with the granted paths beneath them bound back. They
+// are where processes leave Unix sockets (Docker's, D-Bus's, ssh-agent's,
+// other plugins'), which below Landlock ABI 9 a plugin could connect to
+// whatever its grants: Landlock checks opening files, not connecting to
+// sockets. Symlinks (such as /var/run → /run) and missing paths are skipped.
+var MaskedPaths = []string{"/tmp", "/var/tmp", "/run", "/var/run", "/dev/shm"}
