@@ -20,8 +20,10 @@
 //     mount namespaces; Setpgid; Pdeathsig SIGKILL; the memfd as fd 3;
 //     stdin /dev/null; an environment of allowlisted variables only.
 //   - launcher, before exec: RLIMIT_CORE 0, NOFILE, FSIZE (SIGXFSZ ignored,
-//     so writes fail with EFBIG), DATA (not AS, which breaks Go and V8); a
-//     fresh /proc for the PID namespace; lo up for network loopback; fd 0
+//     so writes fail with EFBIG), DATA (not AS, which breaks Go and V8);
+//     empty read-only tmpfs over /tmp, /var/tmp, /run and /dev/shm with the
+//     grants beneath them bound back ([MaskedPaths]); a fresh /proc for the
+//     PID namespace; lo up for network loopback; fd 0
 //     from /dev/null and close-on-exec above fd 3; no_new_privs; Landlock;
 //     the seccomp deny-list; every capability dropped.
 //
@@ -31,8 +33,12 @@
 // ELF interpreter, which the kernel opens for execution; [Command] grants
 // exactly that file. Go ≥1.24 listens with MPTCP, which Landlock's TCP rules
 // miss, so network none relies on the empty network namespace first.
+// Landlock below ABI 9 does not check connect(2) on pathname Unix sockets,
+// hence the masked directories. go-seccomp-bpf lets syscalls of a foreign
+// ABI (i386 int 0x80 on x86-64) through, hence a second filter refusing them.
 //
-// Known limits: no cgroup v2 (memory is capped by RLIMIT_DATA only; CPU
+// Known limits: Unix sockets outside the masked directories (in a home
+// directory, say) stay connectable below Landlock ABI 9; no cgroup v2 (memory is capped by RLIMIT_DATA only; CPU
 // and process count are not limited); Landlock's Execute right does not
 // stop a plugin allowed to run its ELF loader from loading other readable
 // binaries through it; the plugin is PID 1 of its namespace, so it reaps

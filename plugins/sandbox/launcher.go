@@ -38,8 +38,9 @@ func fail(step string, err error) error { return &launchError{step, err} }
 // LauncherMain is `gathering plugin-exec POLICY ARGV...`: args are what
 // follows "plugin-exec". Inside the namespaces [Command] created, it checks
 // that fd 3 is a sealed memfd, then applies, in order: rlimits (CORE 0,
-// NOFILE, FSIZE with SIGXFSZ ignored so writes fail with EFBIG, DATA), a
-// fresh /proc, lo up (network loopback), stdin from /dev/null and
+// NOFILE, FSIZE with SIGXFSZ ignored so writes fail with EFBIG, DATA), the
+// masked directories and a fresh /proc (only as PID 1 of a new PID
+// namespace), lo up (network loopback), stdin from /dev/null and
 // close-on-exec on every fd above 3, no_new_privs, Landlock, the seccomp
 // deny-list, and drops every capability; then it executes
 // /proc/self/fd/3 with ARGV and its own environment. It returns only on
