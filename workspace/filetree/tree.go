@@ -181,7 +181,9 @@ type ListOptions struct {
 
 // List returns a page of entries in depth-first order, each directory
 // before its contents and siblings sorted by name, and whether there are
-// more after it.
+// more after it. Without opt.Match, the page is a window on the tree's
+// own listing, which is never changed but replaced: the caller must not
+// change the entries either.
 func (t *Tree) List(ctx context.Context, opt ListOptions) ([]Entry, bool, error) {
 	if opt.Limit <= 0 {
 		opt.Limit = 1000
@@ -212,6 +214,15 @@ func (t *Tree) List(ctx context.Context, opt ListOptions) ([]Entry, bool, error)
 	}
 	var page []Entry
 	more := false
+	if opt.Match.Empty() {
+		// A listing is replaced, never changed: share it.
+		end := min(hi, lo+opt.Limit)
+		if lo < end {
+			page = flat[lo:end:end]
+		}
+		more = end < hi
+		hi = lo // nothing to filter
+	}
 	for i := lo; i < hi; i++ {
 		e := flat[i]
 		if !opt.Match.Match(e.Path, e.Dir) {
