@@ -311,10 +311,12 @@ func (b *bridge) waitOrKill(d time.Duration) {
 func (b *bridge) drain() {
 	timer := time.NewTimer(drainWait)
 	defer timer.Stop()
+wait:
 	for _, done := range []chan struct{}{b.outDone, b.errDone} {
 		select {
 		case <-done:
 		case <-timer.C:
+			break wait
 		}
 	}
 	closeAll(b.stdout, b.errR)

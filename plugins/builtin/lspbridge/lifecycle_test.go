@@ -308,3 +308,35 @@ func TestTransportCapsAreHonoured(t *testing.T) {
 		t.Fatalf("Run = %v, want nil after the host's exit", err)
 	}
 }
+
+// TestEscapedChildDoesNotHoldRun: a child that left the server's process
+// group (setsid) and keeps its stdout and stderr open cannot make Run hang:
+// Run stops waiting for end of file after a bound and returns the exit.
+func TestEscapedChildDoesNotHoldRun(t *testing.T) {
+	setsid, err := exec.LookPath("setsid")
+	if err != nil {
+		t.Skip("setsid not installed")
+	}
+	// The server waits until its child has its own session, then exits.
+	l := shellServer(t, setsid+` sleep 30 & echo "escaped $!" >&2
+		while [ "$(cut -d' ' -f6 /proc/$!/stat)" != "$!" ]; do sleep 0.01; done
+		exit 5`)
+	b := runBridged(t, l, "", Options{})
+	start := time.Now()
+	err = b.wait(t, 10*time.Second)
+	var exit *ServerExitError
+	if !errors.As(err, &exit) || exit.ExitCode != 5 {
+		t.Fatalf("Run = %v, want the server's exit status 5", err)
+	}
+	var escaped int
+	if _, err := fmt.Sscanf(exit.Stderr, "escaped %d", &escaped); err != nil {
+		t.Fatalf("stderr %q does not give the escaped pid: %v", exit.Stderr, err)
+	}
+	defer syscall.Kill(escaped, syscall.SIGKILL)
+	if !processExists(escaped) {
+		t.Fatalf("the escaped child %d is not running; the test proves nothing", escaped)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Run took %v to return with an escaped child holding its pipes", took)
+	}
+}
