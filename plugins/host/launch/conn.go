@@ -136,7 +136,7 @@ func (c *conn) run() {
 // conn has failed and reading should stop.
 func (c *conn) receive(msg []byte) bool {
 	var e envelope
-	if err := json.Unmarshal(msg, &e); err != nil || (e.Method == "" && e.ID == nil) {
+	if err := decodeEnvelope(msg, &e); err != nil || (e.Method == "" && e.ID == nil) {
 		c.malformed.Add(1)
 		c.log.Warn("plugin sent a frame that is not a JSON-RPC message; dropped", "bytes", len(msg), "error", err)
 		return true

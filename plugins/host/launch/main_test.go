@@ -55,7 +55,9 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
-	os.RemoveAll(buildDir)
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
 	os.Exit(code)
 }
 
@@ -123,18 +125,12 @@ func echoServer(name, version string) *sdk.Server {
 	}
 }
 
-// buildDir holds the plugin binaries go build makes, once per test run.
-var buildDir = func() string {
-	d, err := os.MkdirTemp("", "launch-test-bin-")
-	if err != nil {
-		panic(err)
-	}
-	return d
-}()
-
 var (
 	buildMu sync.Mutex
-	built   = map[string]string{}
+	// buildDir holds the plugin binaries go build makes, once per test
+	// run; TestMain removes it.
+	buildDir string
+	built    = map[string]string{}
 )
 
 // buildPlugin builds the main package pkg (module-relative) once per run
@@ -145,6 +141,13 @@ func buildPlugin(t testing.TB, pkg string) string {
 	defer buildMu.Unlock()
 	if b, ok := built[pkg]; ok {
 		return b
+	}
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "launch-test-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		buildDir = d
 	}
 	out := filepath.Join(buildDir, filepath.Base(pkg))
 	cmd := exec.Command("go", "build", "-o", out, "github.com/gathering-dev/gathering/"+pkg)
@@ -288,6 +291,9 @@ func newRecorder() *recorder {
 }
 
 func (r *recorder) Notification(_ context.Context, method string, params json.RawMessage) {
+	if len(params) > 1024 {
+		params = params[:1024] // a flood would otherwise keep a gigabyte
+	}
 	r.mu.Lock()
 	r.notes = append(r.notes, method+" "+string(params))
 	r.count[method]++

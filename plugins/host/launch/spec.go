@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gathering-dev/gathering/plugins/builtin"
 	"github.com/gathering-dev/gathering/plugins/manifest"
@@ -65,6 +66,8 @@ func (i *Instance) spec(image *os.File) (sandbox.Spec, error) {
 		args = append([]string{"gathering", builtin.RunCommand, m.Name}, prep.Args...)
 	}
 	env = append(env, prep.Env...)
+	exec := append(expand(m.Permissions.Exec), prep.Exec...)
+	exec = append(exec, loaders(exec)...)
 	return sandbox.Spec{
 		Launcher:          launcher,
 		Binary:            image,
@@ -73,7 +76,7 @@ func (i *Instance) spec(image *os.File) (sandbox.Spec, error) {
 		Env:               env,
 		Read:              append(read, prep.Read...),
 		Write:             append(expand(m.Permissions.Write), prep.Write...),
-		Exec:              append(expand(m.Permissions.Exec), prep.Exec...),
+		Exec:              exec,
 		Network:           m.Permissions.Network,
 		Limits:            capLimits(m.Limits, cfg.Policy),
 		CacheDir:          cache,
@@ -164,4 +167,52 @@ func capLimits(l manifest.Limits, p *manifest.Policy) manifest.Limits {
 		}
 	}
 	return l
+}
+
+// loaders returns the dynamic loaders (ELF interpreters) of the programs
+// in the exec grants: executing a dynamically linked program opens its
+// loader for execution, which Landlock checks like the program itself.
+// sandbox.Command adds the loader of a granted file; for a granted
+// directory the host does, by reading the ELF header of each regular file
+// in it (not below it). Results are cached per directory for the process.
+func loaders(exec []string) []string {
+	var out []string
+	for _, p := range exec {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		for _, l := range dirLoaders(p) {
+			if !slices.Contains(out, l) {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+var (
+	loaderMu    sync.Mutex
+	loaderCache = map[string][]string{}
+)
+
+func dirLoaders(dir string) []string {
+	loaderMu.Lock()
+	defer loaderMu.Unlock()
+	if l, ok := loaderCache[dir]; ok {
+		return l
+	}
+	var found []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		interp, err := sandbox.ELFInterpreter(filepath.Join(dir, e.Name()))
+		if err == nil && interp != "" && !slices.Contains(found, interp) {
+			found = append(found, interp)
+		}
+	}
+	loaderCache[dir] = found
+	return found
 }

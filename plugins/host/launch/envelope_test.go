@@ -1,0 +1,45 @@
+package launch
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestDecodeEnvelope(t *testing.T) {
+	for _, c := range []struct {
+		msg          string
+		fast         bool
+		method, prms string
+		id           string
+		bad          bool
+	}{
+		{msg: `{"jsonrpc":"2.0","method":"textDocument/publishDiagnostics","params":{"uri":"a","diagnostics":[]}}`, fast: true, method: "textDocument/publishDiagnostics", prms: `{"uri":"a","diagnostics":[]}`},
+		{msg: `{"jsonrpc":"2.0","method":"m","params":[1,2]}` + "\n", fast: true, method: "m", prms: `[1,2]`},
+		{msg: `{"jsonrpc":"2.0","method":"m","params":{"a":1},"id":3}`, method: "m", prms: `{"a":1}`, id: "3"},
+		{msg: `{"jsonrpc":"2.0","method":"m","params":5}`, method: "m", prms: `5`},
+		{msg: `{"jsonrpc":"2.0","method":"m\"x","params":{}}`, method: `m"x`, prms: `{}`},
+		{msg: `{"jsonrpc":"2.0","id":7,"result":{"x":1}}`, id: "7"},
+		{msg: `this is not JSON {`, bad: true},
+		{msg: `{"jsonrpc":"2.0","method":"m","params":{}`, bad: true},
+	} {
+		var e envelope
+		fast := fastNotification([]byte(c.msg), &envelope{})
+		err := decodeEnvelope([]byte(c.msg), &e)
+		if c.bad {
+			if err == nil {
+				t.Errorf("%s: decoded as %+v", c.msg, e)
+			}
+			continue
+		}
+		if err != nil || fast != c.fast || e.Method != c.method || string(e.ID) != c.id || (c.prms != "" && string(e.Params) != c.prms) {
+			t.Errorf("%s: fast %v, %+v (params %s), %v", c.msg, fast, e, e.Params, err)
+		}
+		if fast {
+			var slow envelope
+			json.Unmarshal([]byte(c.msg), &slow)
+			if slow.Method != e.Method || string(slow.Params) != string(e.Params) || slow.ID != nil {
+				t.Errorf("%s: fast path %+v, encoding/json %+v", c.msg, e, slow)
+			}
+		}
+	}
+}
