@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -40,7 +41,8 @@ func report(b *testing.B, ds []time.Duration) {
 
 // BenchmarkStart times Start → the probe plugin's first output line, for
 // the same sealed memfd executed bare (/proc/self/fd/3, no launcher) and
-// through the launcher with and without namespaces.
+// through the launcher with and without namespaces; with
+// SANDBOX_BENCH_LAUNCHER=path/to/gathering, through that launcher too.
 func BenchmarkStart(b *testing.B) {
 	bin := sealedTestBinary(b)
 	cache, socket, ws := b.TempDir(), b.TempDir(), b.TempDir()
@@ -67,6 +69,23 @@ func BenchmarkStart(b *testing.B) {
 		}
 		report(b, ds)
 	})
+	if exe := os.Getenv("SANDBOX_BENCH_LAUNCHER"); exe != "" {
+		// A real gathering binary as the launcher: its package
+		// initialisation is part of the cost.
+		b.Run("launcher-everything-"+filepath.Base(exe), func(b *testing.B) {
+			s := spec
+			s.Launcher = exe
+			var ds []time.Duration
+			for b.Loop() {
+				cmd, _, err := Command(s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ds = append(ds, firstLine(b, cmd))
+			}
+			report(b, ds)
+		})
+	}
 	b.Run("launcher-everything", func(b *testing.B) {
 		var ds []time.Duration
 		for b.Loop() {
