@@ -105,6 +105,7 @@ type ServerExitError struct {
 	Stderr string
 }
 
+// Error names the server, how it ended and its last stderr lines.
 func (e *ServerExitError) Error() string {
 	if e.Stderr == "" {
 		return fmt.Sprintf("language server %s exited (%s) with no stderr output", e.Server, e.Status)
@@ -405,8 +406,8 @@ func (b *bridge) serverToHost() error {
 
 // hostAbsent handles a message from the server once the host has gone: the
 // answer to the bridge's own shutdown is noted, and a request is answered
-// with an error, since a server may wait on its request before it can shut
-// down (gopls waits on window/workDoneProgress/create, say).
+// with an error, since a server that waits on its request before it shuts
+// down would otherwise wait until it is killed.
 func (b *bridge) hostAbsent(body []byte) {
 	if b.shutdownSent.Load() && bytes.Contains(body, []byte(shutdownID)) {
 		b.ackOnce.Do(func() { close(b.shutdownAck) })
