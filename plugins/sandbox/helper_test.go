@@ -176,7 +176,9 @@ func runOp(op string) string {
 		}
 		return "ok " + text
 	case "wait":
-		select {}
+		for { // not select{}: without cgo the runtime calls that a deadlock and exits
+			time.Sleep(time.Hour)
+		}
 	case "grandchild": // grandchild:SLEEP:SECONDS starts SLEEP SECONDS and returns its pid
 		bin, secs, _ := strings.Cut(arg, ":")
 		c := exec.Command(bin, secs)
