@@ -14,7 +14,7 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a repository and runs git; skipped in -short mode")
 	}
-	reporttest.Check(t, 5, func(args []string) error {
+	reporttest.Check(t, 6, func(args []string) error {
 		return run(t.Context(), args, io.Discard)
 	}, "-files", "2000", "-runs", "1", "-dir", t.TempDir())
 }
