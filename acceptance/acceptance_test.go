@@ -18,9 +18,11 @@ import (
 	"github.com/gathering-dev/gathering/internal/testenv"
 )
 
-// clientTimeout bounds each client run. The runs take seconds; this only
-// turns a hang into a failure.
-const clientTimeout = 2 * time.Minute
+// clientTimeout bounds each client run. The runs take seconds to minutes
+// (the Node suite's language scenarios wait for language servers, and for
+// the built-in go plugin, race-instrumented under -race, to load a module);
+// this only turns a hang into a failure.
+const clientTimeout = 8 * time.Minute
 
 // TestAcceptance builds the server once and drives it with each real client
 // over each transport. Under -race the server is built with the race

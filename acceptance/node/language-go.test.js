@@ -9,9 +9,9 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { TextDocument } = require('vscode-languageserver-textdocument');
-const { scenario, assertSameText, withTimeout } = require('./lib/harness');
+const { assertSameText, withTimeout } = require('./lib/harness');
 const {
-  Workspace, at, nameRange, openEditor, waitForDiagnostics, hoverText, locations,
+  languageScenario, Workspace, at, nameRange, openEditor, waitForDiagnostics, hoverText, locations,
   completionLabels, gofmt, needCommands, descendants, pluginProcesses, serverPid,
 } = require('./lib/languages');
 
@@ -143,8 +143,8 @@ async function goFeatures(t, server, plugin) {
   })(), GONE_TIMEOUT_MS, `${plugin}'s processes ${[...pids].join(', ')} to exit after the session ended`);
 }
 
-scenario('go plugin: hover, definition, references, completion, formatting', (t, server) => goFeatures(t, server, 'go'),
+languageScenario('go plugin: hover, definition, references, completion, formatting', (t, server) => goFeatures(t, server, 'go'),
   { args: ['--plugins', 'go'] });
 
-scenario('gopls through lspbridge: hover, definition, references, completion, formatting', (t, server) => goFeatures(t, server, 'gopls'),
+languageScenario('gopls through lspbridge: hover, definition, references, completion, formatting', (t, server) => goFeatures(t, server, 'gopls'),
   { args: ['--plugins', 'gopls'] });

@@ -6,10 +6,9 @@
 // the function's signature, and fixing the error clears it.
 
 const assert = require('node:assert/strict');
-const { scenario } = require('./lib/harness');
-const { Workspace, at, span, nameRange, openEditor, waitForDiagnostics, hoverText, needCommands } = require('./lib/languages');
+const { languageScenario, Workspace, at, span, nameRange, openEditor, waitForDiagnostics, hoverText, needCommands } = require('./lib/languages');
 
-scenario('pyright through lspbridge: diagnostics', async (t, server) => {
+languageScenario('pyright through lspbridge: diagnostics', async (t, server) => {
   if (!needCommands(t, ['pyright-langserver', 'node'])) return;
   const ws = new Workspace('python', server.dir);
   const { c, init } = await openEditor(server, ws);

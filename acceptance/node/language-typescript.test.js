@@ -7,10 +7,9 @@
 // and doc comment.
 
 const assert = require('node:assert/strict');
-const { scenario } = require('./lib/harness');
-const { Workspace, at, nameRange, openEditor, waitForDiagnostics, hoverText, needCommands } = require('./lib/languages');
+const { languageScenario, Workspace, at, nameRange, openEditor, waitForDiagnostics, hoverText, needCommands } = require('./lib/languages');
 
-scenario('typescript through lspbridge: diagnostics and hover', async (t, server) => {
+languageScenario('typescript through lspbridge: diagnostics and hover', async (t, server) => {
   if (!needCommands(t, ['typescript-language-server', 'node'])) return;
   const ws = new Workspace('typescript', server.dir);
   const { c, init } = await openEditor(server, ws);

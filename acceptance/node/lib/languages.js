@@ -9,18 +9,59 @@
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+const { describe, test } = require('node:test');
 const { pathToFileURL } = require('node:url');
 const { ResponseError } = require('vscode-languageserver-protocol/node');
+const { Server, TRANSPORTS } = require('./harness');
 const { positionAt } = require('./positions');
 
 const TESTDATA = path.resolve(__dirname, '..', '..', 'testdata');
 
 // How long a language server may take to publish after a document opens:
-// gopls loads the module and type-checks the standard library it imports
-// first. A bound for failures; waits end as soon as the publication comes.
-const PUBLISH_TIMEOUT_MS = 40_000;
+// it loads the module and type-checks the standard library it imports
+// first, and the built-in go plugin is the server binary itself, built with
+// the race detector under -race (some 20 s then for fmt's imports on two
+// busy cores, against 2.5 s without). Bounds for failures: waits end as
+// soon as the publication comes.
+const PUBLISH_TIMEOUT_MS = 120_000;
 const POLL_MS = 25;
+// A language scenario's whole run, over harness.js's minute for the
+// server-only scenarios.
+const LANGUAGE_TEST_TIMEOUT_MS = 240_000;
+
+// languageScenario is harness.js's scenario with room for language servers
+// to load (LANGUAGE_TEST_TIMEOUT_MS): a test per transport, body(t, server)
+// with a started Server in a fresh temporary directory, server output
+// attached on failure, data races in the server failing the test.
+function languageScenario(name, body, { transports = TRANSPORTS, args = [] } = {}) {
+  describe(name, () => {
+    for (const transport of transports) {
+      test(transport, { timeout: LANGUAGE_TEST_TIMEOUT_MS }, async (t) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gathering-acceptance-'));
+        let server;
+        let failure;
+        try {
+          server = await Server.start(transport, dir, args);
+          await body(t, server);
+        } catch (err) {
+          failure = err;
+        }
+        try {
+          if (server) await server.cleanup();
+        } catch (err) {
+          failure ??= err;
+        }
+        const raced = server?.processes.find((p) => p.stderr.includes('WARNING: DATA RACE'));
+        if (raced && !failure) failure = new Error(`data race in the server (pid ${raced.child.pid})`);
+        if (failure && server) t.diagnostic(`server output:\n${server.report()}`);
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (failure) throw failure;
+      });
+    }
+  });
+}
 
 // copyFixture copies acceptance/testdata/name into dir/name and returns the
 // copy's real path (language servers answer with real paths). A file named
@@ -288,6 +329,7 @@ function serverPid(c) {
 }
 
 module.exports = {
+  languageScenario,
   Workspace,
   at,
   span,
