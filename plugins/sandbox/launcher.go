@@ -3,14 +3,10 @@
 package sandbox
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
-	"slices"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -153,91 +149,6 @@ func setRlimits(p *policy) error {
 	return nil
 }
 
-// maskShared mounts an empty tmpfs over each of p.Mask, binds back the
-// granted paths beneath them (opened before they are covered), and makes
-// each tmpfs read-only. It runs in the plugin's private mount namespace.
-func maskShared(p *policy) error {
-	type bindBack struct {
-		path string
-		fd   int
-	}
-	var backs []bindBack
-	defer func() {
-		for _, b := range backs {
-			unix.Close(b.fd)
-		}
-	}()
-	for _, list := range [][]string{p.SystemRead, p.SystemRW, p.Read, p.Write, p.Exec} {
-		for _, path := range list {
-			if !beneathAny(path, p.Mask) {
-				continue
-			}
-			fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
-			if errors.Is(err, unix.ENOENT) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("open grant %s: %w", path, err)
-			}
-			backs = append(backs, bindBack{path, fd})
-		}
-	}
-	// Parents first, so that a nested grant lands inside its parent's bind.
-	slices.SortStableFunc(backs, func(a, b bindBack) int { return len(a.path) - len(b.path) })
-	var masked []string
-	for _, dir := range p.Mask {
-		if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
-			continue // missing, or a symlink such as /var/run → /run
-		}
-		if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=64k"); err != nil {
-			return fmt.Errorf("tmpfs over %s: %w", dir, err)
-		}
-		masked = append(masked, dir)
-	}
-	for _, b := range backs {
-		var st unix.Stat_t
-		if err := unix.Fstat(b.fd, &st); err != nil {
-			return fmt.Errorf("stat grant %s: %w", b.path, err)
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			if err := os.MkdirAll(b.path, 0o755); err != nil {
-				return fmt.Errorf("mount point for %s: %w", b.path, err)
-			}
-		} else {
-			if err := os.MkdirAll(filepath.Dir(b.path), 0o755); err != nil {
-				return fmt.Errorf("mount point for %s: %w", b.path, err)
-			}
-			if f, err := os.OpenFile(b.path, os.O_CREATE|os.O_RDONLY, 0o644); err == nil {
-				f.Close()
-			}
-		}
-		src := fmt.Sprintf("/proc/self/fd/%d", b.fd)
-		if err := unix.Mount(src, b.path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind %s back: %w", b.path, err)
-		}
-	}
-	for _, dir := range masked {
-		if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
-			return fmt.Errorf("make the tmpfs over %s read-only: %w", dir, err)
-		}
-	}
-	// The working directory may have been covered: enter it again by path.
-	if cwd, err := os.Getwd(); err == nil {
-		unix.Chdir(cwd)
-	}
-	return nil
-}
-
-// beneathAny reports whether path is one of dirs or lies beneath one.
-func beneathAny(path string, dirs []string) bool {
-	for _, d := range dirs {
-		if path == d || strings.HasPrefix(path, strings.TrimSuffix(d, "/")+"/") {
-			return true
-		}
-	}
-	return false
-}
-
 // loopbackUp sets IFF_UP on lo in the new network namespace.
 func loopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -267,36 +178,4 @@ func stdinNull() error {
 	}
 	defer unix.Close(fd)
 	return unix.Dup3(fd, 0, 0)
-}
-
-// dropCapabilities empties the bounding, ambient, inheritable, permitted and
-// effective sets, so that the plugin holds no capability even when it runs
-// as uid 0 (in its user namespace, or on the host). A process that holds
-// none has nothing to drop: no_new_privs already stops it gaining any.
-func dropCapabilities() error {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capget: %w", err)
-	}
-	if data[0].Permitted|data[1].Permitted|data[0].Inheritable|data[1].Inheritable == 0 {
-		return nil
-	}
-	if data[0].Permitted&(1<<unix.CAP_SETPCAP) != 0 {
-		for c := 0; ; c++ {
-			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err == unix.EINVAL {
-				break // past the last capability this kernel knows
-			} else if err != nil {
-				return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
-			}
-		}
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
-	}
-	data = [2]unix.CapUserData{}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
-	}
-	return nil
 }
