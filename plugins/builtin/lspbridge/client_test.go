@@ -400,6 +400,9 @@ func textDocumentPosition(uri string, p position) map[string]any {
 var stateDir string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(scriptedServerEnv) != "" {
+		os.Exit(scriptedServer())
+	}
 	// Orphans of a killed server's group come to this process, as they
 	// come to a sandboxed plugin that is PID 1 of its namespace, so the
 	// tests can require that Run reaps them (no zombies).
