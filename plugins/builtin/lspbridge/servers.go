@@ -143,7 +143,7 @@ func (s ServerSpec) Resolve(w Where) (*Launch, error) {
 	if w.StateDir == "" || !filepath.IsAbs(w.StateDir) {
 		return nil, fmt.Errorf("lspbridge: resolve %s: StateDir must be an absolute directory, got %q", s.Name, w.StateDir)
 	}
-	exe, err := s.find(w)
+	exe, err := s.Find(w)
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +179,11 @@ func (s ServerSpec) Resolve(w Where) (*Launch, error) {
 	return l, nil
 }
 
-// find returns the absolute path of the server's executable.
-func (s ServerSpec) find(w Where) (string, error) {
+// Find returns the absolute path of the server's executable: Where.Path if
+// set, else the first in SearchPath, else in BinDir. It runs nothing and
+// creates nothing (Where.StateDir is not needed), so it can tell cheaply
+// whether the server is installed; it does not check for go or node.
+func (s ServerSpec) Find(w Where) (string, error) {
 	if w.Path != "" {
 		abs, err := filepath.Abs(w.Path)
 		if err != nil {

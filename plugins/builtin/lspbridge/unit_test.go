@@ -166,6 +166,9 @@ func TestResolveFinds(t *testing.T) {
 	if _, err := spec.Resolve(Where{Path: filepath.Join(pathDir, "nope"), StateDir: state}); err == nil {
 		t.Error("Resolve with a configured path that does not exist succeeded")
 	}
+	if p, err := spec.Find(Where{SearchPath: pathDir, BinDir: binDir}); err != nil || p != onPath {
+		t.Errorf("Find without a StateDir = %q, %v; want %s", p, err, onPath)
+	}
 	if _, err := spec.Resolve(Where{SearchPath: pathDir}); err == nil {
 		t.Error("Resolve without a StateDir succeeded")
 	}
