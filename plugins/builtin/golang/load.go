@@ -79,11 +79,15 @@ type loader struct {
 	cache   map[pkgKey]*checked
 	loading map[pkgKey]bool // in progress, to report import cycles
 	clock   uint64
+
+	byFile       map[string]*checked // file name → a cached workspace package holding it
+	foreignFiles map[string]*foreignFile
 }
 
 func newLoader(res *resolver, docs *documents) *loader {
 	l := &loader{res: res, docs: docs, max: defaultMaxPackages, fset: token.NewFileSet(),
-		cache: map[pkgKey]*checked{}, loading: map[pkgKey]bool{}}
+		cache: map[pkgKey]*checked{}, loading: map[pkgKey]bool{},
+		byFile: map[string]*checked{}, foreignFiles: map[string]*foreignFile{}}
 	l.ctxt = build.Default
 	l.ctxt.GOROOT = res.goroot
 	// With cgo off, build constraints choose the pure-Go files (netgo,
@@ -133,6 +137,11 @@ func (l *loader) load(key pkgKey, main *module) (*checked, error) {
 		l.drop(old)
 	}
 	l.cache[key] = c
+	if c.full {
+		for _, name := range c.names {
+			l.byFile[name] = c
+		}
+	}
 	l.touch(c)
 	l.evict()
 	return c, nil
@@ -183,6 +192,11 @@ func (l *loader) evict() {
 
 // drop releases c's files from the file set.
 func (l *loader) drop(c *checked) {
+	for _, name := range c.names {
+		if l.byFile[name] == c {
+			delete(l.byFile, name)
+		}
+	}
 	for _, f := range c.files {
 		if tf := l.fset.File(f.FileStart); tf != nil {
 			l.fset.RemoveFile(tf)
@@ -302,7 +316,11 @@ func (l *loader) checkFiles(c *checked, names []string) (*checked, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
-		f, err := parser.ParseFile(l.fset, name, src, mode)
+		var text any = src
+		if !c.full {
+			text = blankFuncBodies([]byte(src))
+		}
+		f, err := parser.ParseFile(l.fset, name, text, mode)
 		if f == nil {
 			return nil, fmt.Errorf("parse %s: %w", name, err)
 		}
@@ -424,9 +442,6 @@ func (l *loader) lineIndexOf(c *checked, name string) (*lineIndex, error) {
 			return c.index[name], nil
 		}
 	}
-	src, err := l.readSource(name)
-	if err != nil {
-		return nil, err
-	}
-	return newLineIndex(src), nil
+	index, _, _, err := l.sourceOf(nil, name, false)
+	return index, err
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"go/types"
 	"strings"
@@ -145,22 +144,14 @@ func (s *session) docOf(t *target, obj types.Object) string {
 	if posn.Filename == "" {
 		return ""
 	}
-	if f := t.c.fileOf(posn.Filename); f != nil {
-		return docAt(f, s.l.fset.File(f.FileStart), posn.Offset)
-	}
 	if _, ok := obj.(*types.PkgName); ok {
 		return "" // an import: its own file has no doc for it
 	}
-	src, err := s.l.readSource(posn.Filename)
-	if err != nil {
+	_, f, tf, err := s.l.sourceOf(t.c, posn.Filename, true)
+	if err != nil || f == nil {
 		return ""
 	}
-	fset := token.NewFileSet()
-	f, _ := parser.ParseFile(fset, posn.Filename, src, parser.ParseComments|parser.SkipObjectResolution)
-	if f == nil {
-		return ""
-	}
-	return docAt(f, fset.File(f.FileStart), posn.Offset)
+	return docAt(f, tf, posn.Offset)
 }
 
 // docAt returns the doc (or line) comment of the declaration whose name
