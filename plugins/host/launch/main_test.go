@@ -46,6 +46,8 @@ func TestMain(m *testing.M) {
 				}
 			}
 			os.Exit(builtin.Run(os.Args[2], os.Args[3:]))
+		case hostCommand:
+			os.Exit(runHost(os.Args[2:]))
 		case stdioCommand:
 			if err := sdk.ServeStdio(echoServer("echo", "1.0.0"), os.Stdin, os.Stdout); err != nil {
 				fmt.Fprintln(os.Stderr, err)
@@ -61,7 +63,30 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const stdioCommand = "launch-test-stdio"
+const (
+	stdioCommand = "launch-test-stdio"
+	hostCommand  = "launch-test-host"
+)
+
+// runHost is a host process for TestHostKilled: it starts the echo
+// built-in (sandboxed, or not with "nons"), prints the plugin's pid and
+// waits to be killed.
+func runHost(args []string) int {
+	cfg := launch.Config{Builtins: []string{"echo"}, CacheDir: args[0], Test: launch.TestConfig{Builtins: testBuiltins()},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), DisableNamespaces: len(args) > 1 && args[1] == "nons"}
+	set, err := launch.Load(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	i, err := launch.Start(context.Background(), set.Lookup("echo"), launch.StartOptions{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(i.Status().PID)
+	select {}
+}
 
 // testBuiltins are built-ins made of this test binary: echo is a small
 // sdk server; liar says it is version 1.0.0 while its manifest says 2.0.0.

@@ -1,7 +1,9 @@
 package launch_test
 
 import (
+	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -76,4 +78,55 @@ func processesWithEnv(argv0, kv string) []string {
 		}
 	}
 	return out
+}
+
+// alive reports whether pid runs (a zombie counts as dead).
+func alive(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && len(s) > i+2 && s[i+2] != 'Z'
+}
+
+// When the host dies without closing anything (kill -9), its plugins die
+// too: Pdeathsig from the thread that started them, and the SDK's parent
+// watchdog; with a PID namespace everything they started goes with them.
+func TestHostKilled(t *testing.T) {
+	for _, mode := range []string{"ns", "nons"} {
+		t.Run(mode, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], hostCommand, t.TempDir(), mode)
+			cmd.Stderr = testWriter{t}
+			// A killed host cannot remove its plugins' socket directories.
+			cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if err != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("host: %v", err)
+			}
+			pid, _ := strconv.Atoi(strings.TrimSpace(line))
+			if pid == 0 || !alive(pid) {
+				t.Fatalf("host printed %q", line)
+			}
+			cmd.Process.Kill()
+			cmd.Wait()
+			deadline := time.Now().Add(3 * time.Second)
+			for alive(pid) {
+				if time.Now().After(deadline) {
+					t.Fatalf("plugin %d outlived its host", pid)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"sync"
@@ -77,9 +78,10 @@ type process struct {
 	conn   *conn
 	level  sandbox.Level
 
-	mu     sync.Mutex
-	runner *procRunner
-	killed bool
+	mu        sync.Mutex
+	runner    *procRunner
+	killed    bool
+	socketDir string // go-plugin's per-client socket directory
 
 	streamCancel context.CancelFunc
 	streamEnded  chan error    // the read loop's Recv error
@@ -133,7 +135,7 @@ func (i *Instance) launch(ctx context.Context) (*process, error) {
 				r.closePipes()
 				return nil, errors.New("start abandoned")
 			}
-			p.runner, p.level = r, lvl
+			p.runner, p.level, p.socketDir = r, lvl, socketDir
 			return r, nil
 		},
 		AllowedProtocols:    []plugin.Protocol{plugin.ProtocolGRPC},
@@ -353,6 +355,13 @@ func (p *process) terminate(deadline time.Time) {
 					p.inst.log.Error("plugin process not reaped after SIGKILL", "pid", r.pidNow())
 				}
 				r.closePipes()
+			}
+			// go-plugin removes it in Kill, unless Kill was cut short.
+			p.mu.Lock()
+			dir := p.socketDir
+			p.mu.Unlock()
+			if dir != "" {
+				os.RemoveAll(dir)
 			}
 		}()
 	})
