@@ -36,6 +36,9 @@ func TestMain(m *testing.M) {
 		if os.Args[0] == "probe" {
 			os.Exit(probeMain(os.Args[1:]))
 		}
+		if len(os.Args) > 1 && os.Args[1] == "host" {
+			os.Exit(hostMain(os.Args[2:]))
+		}
 	}
 	os.Exit(m.Run())
 }
@@ -325,4 +328,34 @@ func (e *testEnv) expect(got map[string]string, want map[string]string) {
 			e.t.Errorf("%s = %q, want %q", op, g, w)
 		}
 	}
+}
+
+// hostMain is a short-lived host: it starts the sandboxed probe with
+// ops "grandchild:SLEEP:SECS" and "wait", says "ready" once the grandchild
+// runs, and exits, leaving the plugin to its parent-death signal.
+// args: DIR SLEEP SECS.
+func hostMain(args []string) int {
+	dir, sleep, secs := args[0], args[1], args[2]
+	bin, _, err := SealedExecutable("probe")
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	cmd, lvl, err := Command(Spec{Launcher: "/proc/self/exe", Binary: bin, Args: []string{"probe", "grandchild:" + sleep + ":" + secs, "wait"},
+		Env: []string{helperEnv + "=1"}, Exec: []string{sleep}, SocketDir: dir, CacheDir: dir})
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	out, err := cmd.StdoutPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	fmt.Printf("ready %s\n%s\n", strings.TrimSpace(line), lvl)
+	return 0
 }

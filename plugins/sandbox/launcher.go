@@ -45,6 +45,14 @@ func LauncherMain(args []string) int {
 	// Capabilities are per thread and execve uses the calling thread's:
 	// everything from here to the exec happens on this one.
 	runtime.LockOSThread()
+	// The parent-death signal is per thread and not inherited by threads:
+	// the host set it on the launcher's first thread, and if execve runs on
+	// another one, that thread becomes the plugin without it. Arm it here
+	// too; until the exec the first thread still holds the host's.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "gathering %s: pdeathsig: %v\n", LauncherCommand, err)
+		return 126
+	}
 	if err := launch(args); err != nil {
 		fmt.Fprintf(os.Stderr, "gathering %s: %v\n", LauncherCommand, err)
 		return 126

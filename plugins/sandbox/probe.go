@@ -88,9 +88,9 @@ func Probe() Capabilities {
 
 // tryNamespace starts /bin/true in a new namespace of one kind.
 func tryNamespace(flag uintptr) error {
-	bin, err := exec.LookPath("true")
+	bin, err := trueBinary()
 	if err != nil {
-		return fmt.Errorf("no true binary to probe with: %w", err)
+		return err
 	}
 	cmd := exec.Command(bin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flag}
@@ -106,6 +106,20 @@ func tryNamespace(flag uintptr) error {
 		return err
 	}
 	return nil
+}
+
+// trueBinary finds true(1) on PATH or, when PATH lacks it (a host started
+// with a bare environment), where Linux distributions keep it.
+func trueBinary() (string, error) {
+	if bin, err := exec.LookPath("true"); err == nil {
+		return bin, nil
+	}
+	for _, bin := range []string{"/usr/bin/true", "/bin/true"} {
+		if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return bin, nil
+		}
+	}
+	return "", errors.New("no true binary to probe with, on PATH or in /usr/bin and /bin")
 }
 
 // Level summarises c in a few words, as doctor and plugin status print it.

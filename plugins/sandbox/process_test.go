@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -123,6 +124,43 @@ func TestKillLeavesNoOrphans(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHostDeathLeavesNoOrphans: when the host process exits, its plugin
+// gets SIGKILL (Pdeathsig) and, being the init of its PID namespace, takes
+// its children along.
+func TestHostDeathLeavesNoOrphans(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	sleep, _ = filepath.EvalSymlinks(sleep)
+	secs := fmt.Sprintf("%d.%d", 600+rand.IntN(1000), rand.IntN(1000))
+	host := exec.Command(os.Args[0], "host", t.TempDir(), sleep, secs)
+	host.Env = []string{helperEnv + "=1", "GORACE=atexit_sleep_ms=0"}
+	out, err := host.Output()
+	if err != nil || !strings.HasPrefix(string(out), "ready grandchild:") || !strings.Contains(string(out), "\tok ") {
+		t.Fatalf("host: %v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "ns:user,pid,") {
+		t.Fatalf("the host (started with an empty environment) used no PID namespace: %s", out)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for len(findProcess(t, sleep, secs)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if left := findProcess(t, sleep, secs); len(left) > 0 {
+		syscall.Kill(mustAtoi(t, left[0]), syscall.SIGKILL)
+		t.Errorf("sleep %v outlived its host", left)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestHostConnectsToPluginSocket: the plugin listens on a path-based Unix
