@@ -5,10 +5,11 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // policyVersion guards against a launcher and a host from different builds.
-const policyVersion = 1
+const policyVersion = 2
 
 // policy is what the host tells the launcher to apply, encoded as one JSON
 // argument after "plugin-exec". Paths are absolute.
@@ -52,7 +53,10 @@ func (p *policy) encode() (string, error) {
 
 func decodePolicy(s string) (*policy, error) {
 	var p policy
-	if err := json.Unmarshal([]byte(s), &p); err != nil {
+	dec := json.NewDecoder(strings.NewReader(s))
+	// A field this launcher does not know is a restriction it would skip.
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("decode policy: %w", err)
 	}
 	if p.Version != policyVersion {

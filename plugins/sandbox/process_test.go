@@ -284,6 +284,7 @@ func TestLauncherReportsFailures(t *testing.T) {
 		{"no argv", e.binary, []string{good}, "plugin-exec: args: "},
 		{"bad policy", e.binary, []string{"{", "probe"}, "plugin-exec: policy: "},
 		{"future policy", e.binary, []string{`{"v":99}`, "probe"}, "plugin-exec: policy: policy version 99"},
+		{"unknown restriction", e.binary, []string{strings.Replace(good, `{"v":2,`, `{"v":2,"seal_the_moon":true,`, 1), "probe"}, `plugin-exec: policy: decode policy: json: unknown field "seal_the_moon"`},
 		{"plain file", plain, []string{good, "probe"}, "plugin-exec: memfd: fd 3 is not a memfd"},
 		{"unsealed memfd", fd, []string{good, "probe"}, "plugin-exec: memfd: fd 3 is not sealed"},
 		{"fresh /proc outside a PID namespace", e.binary, []string{procOutsidePidNS, "probe"}, "plugin-exec: mount-proc: not the init of a new PID namespace"},
