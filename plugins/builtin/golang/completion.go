@@ -26,6 +26,9 @@ func (s *session) completion(ctx context.Context, raw json.RawMessage) (any, err
 	if err != nil {
 		return nil, err
 	}
+	if t.inCommentOrString(off) {
+		return completionList{Items: []completionItem{}}, nil
+	}
 	text := t.index.text
 	start := off
 	for start > 0 {
@@ -222,4 +225,31 @@ func addFields(T types.Type, visible func(types.Object) bool, list *completer, s
 		}
 		level = next
 	}
+}
+
+// inCommentOrString reports whether byte offset off is inside a comment or
+// a string, rune or number literal, where no identifier is being typed.
+func (t *target) inCommentOrString(off int) bool {
+	p := t.pos(off)
+	for _, g := range t.file.Comments {
+		if g.Pos() < p && p <= g.End() {
+			// A line comment runs to the end of its line; the cursor at the
+			// end of a general comment is outside it.
+			last := g.List[len(g.List)-1]
+			if p < g.End() || strings.HasPrefix(last.Text, "//") {
+				return true
+			}
+		}
+	}
+	in := false
+	ast.Inspect(t.file, func(n ast.Node) bool {
+		if in || n == nil || p <= n.Pos() || p > n.End() {
+			return false
+		}
+		if lit, ok := n.(*ast.BasicLit); ok && p < lit.End() {
+			in = true
+		}
+		return true
+	})
+	return in
 }

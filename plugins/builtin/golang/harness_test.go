@@ -94,8 +94,8 @@ func (r *recorder) publish(raw []byte) {
 
 func (r *recorder) wait(t testing.TB, uri string, ok func([]diagnostic) bool) []diagnostic {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	timer := time.AfterFunc(20*time.Second, func() { r.mu.Lock(); r.cond.Broadcast(); r.mu.Unlock() })
+	deadline := time.Now().Add(90 * time.Second)
+	timer := time.AfterFunc(90*time.Second, func() { r.mu.Lock(); r.cond.Broadcast(); r.mu.Unlock() })
 	defer timer.Stop()
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -128,8 +128,8 @@ func (l *loader) load(key pkgKey, main *module) (*checked, error) {
 		return nil, fmt.Errorf("import cycle through %s", key.dir)
 	}
 	l.loading[key] = true
-	defer delete(l.loading, key)
 	c, err := l.check(key, main)
+	delete(l.loading, key)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,13 @@ func (l *loader) load(key pkgKey, main *module) (*checked, error) {
 		}
 	}
 	l.touch(c)
-	l.evict()
+	// Evict only between checks: a package evicted in the middle of one
+	// could be loaded again as a second, distinct *types.Package of the
+	// same path, and the check would then see two types where there is one.
+	// So the cache may exceed its bound by one package's dependencies.
+	if len(l.loading) == 0 {
+		l.evict()
+	}
 	return c, nil
 }
 
@@ -179,9 +185,7 @@ func (l *loader) evict() {
 	}
 	all := make([]*checked, 0, len(l.cache))
 	for _, c := range l.cache {
-		if !l.loading[c.key] {
-			all = append(all, c)
-		}
+		all = append(all, c)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].used < all[j].used })
 	for _, c := range all[:max(0, min(len(all), len(l.cache)-l.max))] {

@@ -247,7 +247,12 @@ func TestDiagnosticsReportSyntaxAndTypeErrorsWithTheirRanges(t *testing.T) {
 		t.Errorf("syntax error diagnostic = %+v, want at %+v", d[0], wantRange)
 	}
 
-	// Fixed again: the diagnostics clear; closing clears them too.
+	// Closing clears them (the file on disk has no errors).
+	f.c.notify("textDocument/didClose", map[string]any{"textDocument": map[string]any{"uri": uri}})
+	f.c.diagnostics(uri, func(d []diagnostic) bool { return len(d) == 0 })
+	// Reopened broken, then fixed: the diagnostics come and go again.
+	uri = f.open("b/b.go", broken)
+	f.c.diagnostics(uri, func(d []diagnostic) bool { return len(d) > 0 && d[0].Source == "syntax" })
 	f.c.notify("textDocument/didChange", map[string]any{
 		"textDocument":   map[string]any{"uri": uri, "version": 4},
 		"contentChanges": []map[string]any{{"text": b}}})
@@ -417,6 +422,15 @@ func TestCompletionOffersScopePackageMembersAndFields(t *testing.T) {
 	check("g.c in a", labels(list), []string{"count"}, []string{"Name", "Greet"})
 	if list.IsIncomplete {
 		t.Error("a short list is marked incomplete")
+	}
+	// Nothing inside comments and strings.
+	for _, marker := range []string{"says hello", "hello, %s"} {
+		if err := f.c.call("textDocument/completion", tdp(auri, at(t, text, marker, 3, encUTF16)), &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != 0 {
+			t.Errorf("completion inside %q offered %d items", marker, len(list.Items))
+		}
 	}
 }
 
