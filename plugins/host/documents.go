@@ -118,7 +118,7 @@ func (s *Session) DidClose(ctx context.Context, uri string) {
 		return
 	}
 	s.closeAt(ctx, uri, d.plugins)
-	s.diags.clearURI(ctx, uri)
+	s.diags.clearURI(uri)
 }
 
 // closeAt sends didClose for uri to those of plugins that have it open.

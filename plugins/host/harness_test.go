@@ -500,10 +500,11 @@ func (c *fakeClient) notifications(method string) []json.RawMessage {
 	return out
 }
 
-// eventually polls cond until it holds or 5 s pass.
+// eventually polls cond until it holds or 20 s pass (generous: the race
+// detector on a loaded machine is slow).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -529,6 +530,9 @@ func newSetup(t *testing.T, enc string, plugins ...*testPlugin) *setup {
 		ps = append(ps, tp.plugin(t, st.started))
 	}
 	st.h = newHost(Config{}, ps, nil)
+	// Generous deadlines: the race detector on a loaded machine is slow.
+	// TestDeadlineCancelsAndTimesOut sets its own; the defaults are checked there.
+	st.h.deadlines = deadlines{interactive: 20 * time.Second, edit: 20 * time.Second, workspace: 30 * time.Second, other: 20 * time.Second}
 	st.s = st.h.NewSession(SessionConfig{Client: st.client, Folders: []Folder{{URI: "file:///ws", Path: "/ws"}}, Encoding: enc})
 	t.Cleanup(func() { st.h.Close() })
 	return st

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/gathering-dev/gathering/plugins/host/launch"
 	"github.com/gathering-dev/gathering/plugins/manifest"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	// DisableNamespaces starts plugins without Linux namespaces (tests on
 	// machines that forbid them); every other sandbox step still applies.
 	DisableNamespaces bool
+
+	// launchTest holds the launch layer's test knobs, for this package's
+	// tests only.
+	launchTest launch.TestConfig
 }
 
 // Host is the set of loaded plugins and the sessions using them. It is safe
@@ -159,7 +164,7 @@ func stateRank(state string) int {
 	switch state {
 	case StateRunning:
 		return 0
-	case StateRestarting:
+	case StateStarting, StateRestarting:
 		return 1
 	case StateDisabled:
 		return 2

@@ -14,7 +14,7 @@ func (pi *pluginInstance) Notification(ctx context.Context, method string, param
 	s := pi.s
 	switch method {
 	case "textDocument/publishDiagnostics":
-		pi.publishFrom(ctx, params)
+		pi.publishFrom(params)
 	case "window/logMessage", "window/showMessage":
 		if m, ok := pi.decodeObject(method, params); ok {
 			prefixMessage(m, pi.p.name)

@@ -114,7 +114,7 @@ func (pi *pluginInstance) stopped(gen int) {
 	pi.mu.Unlock()
 	pi.sendMu.Unlock()
 	if current {
-		pi.s.diags.clearPlugin(pi.s.ctx, pi.p.name)
+		pi.s.diags.clearPlugin(pi.p.name)
 	}
 }
 
@@ -132,7 +132,7 @@ func (pi *pluginInstance) init(ctx context.Context, i instance) error {
 	pi.sendMu.Unlock()
 	if again {
 		// A restart: what the old process said is void.
-		pi.s.diags.clearPlugin(pi.s.ctx, pi.p.name)
+		pi.s.diags.clearPlugin(pi.p.name)
 	}
 	ictx, cancel := context.WithTimeout(ctx, initializeTimeout)
 	defer cancel()
@@ -376,7 +376,7 @@ func (pi *pluginInstance) status() InstanceStatus {
 	select {
 	case <-pi.ready:
 	default:
-		return InstanceStatus{State: StateRestarting, Reason: "starting"}
+		return InstanceStatus{State: StateStarting}
 	}
 	pi.mu.Lock()
 	inst, err := pi.inst, pi.startErr

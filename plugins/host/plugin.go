@@ -52,7 +52,7 @@ type inbound interface {
 
 // InstanceStatus is the state of one running plugin instance.
 type InstanceStatus struct {
-	// State is running, restarting, disabled or stopped.
+	// State is starting, running, restarting, disabled or stopped.
 	State string
 	// Reason says why the instance is not running, when it is not.
 	Reason string
@@ -66,6 +66,7 @@ type InstanceStatus struct {
 
 // Instance states, as [InstanceStatus.State] and [Status.State] report them.
 const (
+	StateStarting   = "starting"
 	StateRunning    = "running"
 	StateRestarting = "restarting"
 	StateDisabled   = "disabled"

@@ -299,7 +299,7 @@ func pluginError(name string, err error) error {
 		return protocol.Errorf(protocol.ErrInternal, "plugin %s: %v", name, err)
 	}
 	out := *pe
-	if !strings.Contains(pe.Message, name) {
+	if !strings.Contains(pe.Message, "plugin "+name) {
 		out.Message = "plugin " + name + ": " + pe.Message
 	}
 	if out.Data.Code == "" {
