@@ -43,7 +43,7 @@ languageScenario('go plugin killed: clear errors, restart, diagnostics again', a
   await c.open(oopsUri, OOPS, { languageId: 'go' });
 
   const typeError = (message) => (ds) => ds.some((d) => d.severity === 1 && d.range.start.line === 2 && message.test(d.message));
-  const first = await waitForDiagnostics(c, oopsUri, { accept: typeError(/"not a number"/), what: 'the type error in oops.go' });
+  const first = await waitForDiagnostics(c, oopsUri, { accept: typeError(/"not a number"/), what: 'the type error in oops.go', plugin: 'go' });
   const diag = first.diagnostics.find((d) => d.severity === 1);
   assert.deepEqual(diag.range.start, at(OOPS, '"not a number"'), 'the type error is on the string');
 
@@ -105,6 +105,7 @@ languageScenario('go plugin killed: clear errors, restart, diagnostics again', a
     from: notificationsBefore,
     accept: typeError(/"not a number"/),
     what: 'the type error published again after the restart (didOpen replayed)',
+    plugin: 'go',
   });
 
   // The restarted plugin has the documents' text: a ranged edit applies to
@@ -114,7 +115,7 @@ languageScenario('go plugin killed: clear errors, restart, diagnostics again', a
     textDocument: { uri: oopsUri, version: 2 },
     contentChanges: [{ range: nameRange(OOPS, '"not a number"', 'not a number'), text: 'still not' }],
   });
-  await waitForDiagnostics(c, oopsUri, { from, accept: typeError(/"still not"/), what: 'the edited type error after the restart' });
+  await waitForDiagnostics(c, oopsUri, { from, accept: typeError(/"still not"/), what: 'the edited type error after the restart', plugin: 'go' });
 
   const list = await c.request('gathering/plugin/list', {});
   const go = list.plugins.find((p) => p.name === 'go');

@@ -197,12 +197,24 @@ function published(c, uri, from = 0) {
 }
 
 // waitForDiagnostics resolves to the first publishDiagnostics for uri, at or
-// after notification index from, whose diagnostics satisfy accept.
-async function waitForDiagnostics(c, uri, { from = 0, accept = () => true, what = 'diagnostics', timeoutMs = PUBLISH_TIMEOUT_MS } = {}) {
+// after notification index from, whose diagnostics satisfy accept. Given
+// the plugin expected to publish, it fails as soon as
+// gathering/plugin/list says that plugin is disabled or refused.
+async function waitForDiagnostics(c, uri, { from = 0, accept = () => true, what = 'diagnostics', timeoutMs = PUBLISH_TIMEOUT_MS, plugin } = {}) {
   const deadline = performance.now() + timeoutMs;
+  let nextCheck = performance.now() + 1000;
   for (;;) {
     const hit = published(c, uri, from).find((p) => accept(p.diagnostics ?? []));
     if (hit) return hit;
+    if (plugin && performance.now() > nextCheck) {
+      nextCheck = performance.now() + 1000;
+      const list = await c.request('gathering/plugin/list', {});
+      const st = list.plugins.find((p) => p.name === plugin);
+      if (st && (st.state === 'disabled' || st.state === 'refused')) {
+        assert.fail(`waiting for ${what} on ${uri}: plugin ${plugin} is ${st.state}: ${st.reason} ` +
+          `(restarts ${st.restarts}); see the server log`);
+      }
+    }
     if (performance.now() > deadline) {
       const seen = published(c, uri, from).map((p) => p.diagnostics);
       assert.fail(`no publishDiagnostics for ${uri} with ${what} within ${timeoutMs} ms; ` +
