@@ -16,8 +16,10 @@ import (
 // a document of their languages opens, so at the editor's initialize none
 // has) counts with its manifest's advisory [capabilities] lsp list, mapped
 // to the plain form of each capability: completion without trigger
-// characters, no executeCommand commands, no onTypeFormatting, no
-// semanticTokens (their options cannot be guessed). When a plugin's real
+// characters, no executeCommand commands, no onTypeFormatting (its trigger
+// character cannot be guessed). Semantic tokens are advertised with the
+// host's own legend (LSP's predefined types and modifiers, see semantic.go),
+// full and range, no deltas. When a plugin's real
 // InitializeResult lacks a capability its manifest claimed, requests for it
 // answer null. No dynamic registration is done.
 //
@@ -43,6 +45,9 @@ func (s *Session) ServerCapabilities() map[string]any {
 				if v == nil {
 					continue
 				}
+			}
+			if key == "semanticTokensProvider" {
+				v = semanticTokensCapability()
 			}
 			if key == "completionProvider" || key == "codeLensProvider" || key == "documentLinkProvider" || key == "inlayHintProvider" {
 				v = withResolve(v)
@@ -91,6 +96,7 @@ var advisory = map[string]struct {
 	"callHierarchy":     {"callHierarchyProvider", true},
 	"typeHierarchy":     {"typeHierarchyProvider", true},
 	"documentLink":      {"documentLinkProvider", map[string]any{}},
+	"semanticTokens":    {"semanticTokensProvider", true},
 }
 
 func advisoryCapabilities(names []string) map[string]any {

@@ -135,9 +135,21 @@ func (s *Session) owner(ctx context.Context, q *query, insts []*pluginInstance) 
 			// The owner renames without preparing: let the editor decide.
 			return json.RawMessage(`{"defaultBehavior":true}`), nil
 		}
+		if q.method == "textDocument/semanticTokens/range" && !hasCapability(caps, "semanticTokensProvider.range") {
+			// Tokens for the whole document answer a range request too.
+			q = &query{method: "textDocument/semanticTokens/full", route: q.route, params: q.params, uri: q.uri, parent: q.parent, deadline: q.deadline}
+		}
 		a := s.ask(ctx, pi, q)
 		if a.err != nil {
 			return nil, a.err
+		}
+		if strings.HasPrefix(q.method, "textDocument/semanticTokens/") && !a.null() {
+			_, enc, _ := pi.view()
+			var li *lineIndex
+			if enc != s.enc {
+				li = s.lineIndexOf(q.uri)
+			}
+			a.v, a.decoded = remapTokens(a.value(), newTokenMap(caps["semanticTokensProvider"]), li, enc, s.enc), true
 		}
 		return s.finish(q, []*answer{&a})
 	}

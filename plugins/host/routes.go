@@ -80,6 +80,8 @@ var routes = map[string]route{
 	"textDocument/codeLens":             {kind: interactive, capability: "codeLensProvider", tag: true},
 	"textDocument/inlayHint":            {kind: interactive, capability: "inlayHintProvider", tag: true},
 	"textDocument/linkedEditingRange":   {merge: mergeFirst, kind: interactive, capability: "linkedEditingRangeProvider"},
+	"textDocument/semanticTokens/full":  {merge: mergeOwner, kind: interactive, capability: "semanticTokensProvider"},
+	"textDocument/semanticTokens/range": {merge: mergeOwner, kind: interactive, capability: "semanticTokensProvider"},
 	"textDocument/formatting":           {merge: mergeOwner, kind: edit, capability: "documentFormattingProvider"},
 	"textDocument/rangeFormatting":      {merge: mergeOwner, kind: edit, capability: "documentRangeFormattingProvider"},
 	"textDocument/onTypeFormatting":     {merge: mergeOwner, kind: edit, capability: "documentOnTypeFormattingProvider"},
