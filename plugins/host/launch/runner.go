@@ -38,6 +38,7 @@ type procRunner struct {
 	mu     sync.Mutex
 	pid    int
 	reaped bool
+	killed bool // kill was called: a process not started yet never runs
 }
 
 var _ runner.Runner = (*procRunner)(nil)
@@ -66,12 +67,21 @@ func (r *procRunner) Start(context.Context) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		if err := r.cmd.Start(); err != nil {
+		r.mu.Lock()
+		if r.killed {
+			r.mu.Unlock()
+			errc <- errors.New("killed before it started")
+			runtime.UnlockOSThread()
+			return
+		}
+		// Under mu, so that kill either sees the pid or is seen here.
+		err := r.cmd.Start()
+		if err != nil {
+			r.mu.Unlock()
 			errc <- err
 			runtime.UnlockOSThread()
 			return
 		}
-		r.mu.Lock()
 		r.pid = r.cmd.Process.Pid
 		r.mu.Unlock()
 		close(r.started)
@@ -122,6 +132,7 @@ func (r *procRunner) reap() {
 func (r *procRunner) kill() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.killed = true
 	if r.pid == 0 || r.reaped {
 		return
 	}

@@ -70,3 +70,32 @@ func TestCrashRestartsAndDisables(t *testing.T) {
 		t.Fatalf("a disabled instance was started again: Init ran %d times", got)
 	}
 }
+
+// Closing an instance while it restarts (in its back-off, or while the new
+// process starts and runs Init) stops the restart and leaves nothing behind.
+func TestCloseDuringRestart(t *testing.T) {
+	for _, wait := range []time.Duration{0, 100 * time.Millisecond, 130 * time.Millisecond} {
+		set := load(t, config(t, "echo"))
+		var inits atomic.Int32
+		i := start(t, set, "echo", launch.StartOptions{Init: func(ctx context.Context, i *launch.Instance) error {
+			if inits.Add(1) > 1 {
+				time.Sleep(100 * time.Millisecond) // a slow Init on restart
+			}
+			_, err := i.Call(ctx, "initialize", map[string]any{})
+			return err
+		}})
+		if _, err := i.Call(context.Background(), "exit", nil); !errors.Is(err, protocol.ErrPluginCrashed) {
+			t.Fatal(err)
+		}
+		time.Sleep(wait)
+		t0 := time.Now()
+		i.Close()
+		if took := time.Since(t0); took > time.Second {
+			t.Fatalf("Close %v into the restart took %v", wait, took)
+		}
+		if st := i.Status(); st.State != launch.StateStopped {
+			t.Fatalf("after Close: %+v", st)
+		}
+		assertNoChildren(t)
+	}
+}
