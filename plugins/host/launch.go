@@ -55,6 +55,12 @@ func launchStarter(lp *launch.Plugin) starter {
 	}
 }
 
+// The router's side of the launch layer's contract.
+var (
+	_ launch.Handler = (*pluginInstance)(nil)
+	_ instance       = launched{}
+)
+
 // launched is a launch.Instance as the router sees it.
 type launched struct{ *launch.Instance }
 
