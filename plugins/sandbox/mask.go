@@ -29,7 +29,12 @@ func maskShared(p *policy) error {
 	}()
 	for _, list := range [][]string{p.SystemRead, p.SystemRW, p.Read, p.Write, p.Exec} {
 		for _, path := range list {
-			if !beneathAny(path, p.Mask) {
+			// A grant reached through a symlink into a masked directory
+			// (/etc/resolv.conf → /run/…) is bound back where it resolves.
+			if real, err := filepath.EvalSymlinks(path); err == nil {
+				path = real
+			}
+			if !beneathAny(path, p.Mask) || slices.ContainsFunc(backs, func(b bindBack) bool { return b.path == path }) {
 				continue
 			}
 			fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)

@@ -68,6 +68,26 @@ func TestSandboxConfines(t *testing.T) {
 	t.Logf("level: %s", lvl)
 }
 
+// TestMaskKeepsGrants: a grant that is a symlink into a masked directory
+// (as /etc/resolv.conf → /run/…) is bound back where it resolves, so it
+// stays readable; its neighbours do not.
+func TestMaskKeepsGrants(t *testing.T) {
+	e := newTestEnv(t)
+	target := filepath.Join(e.workspace, "main.go") // under /tmp, masked, not granted itself
+	link := filepath.Join(e.cache, "link")          // visible: the cache dir is bound back
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	neighbour := filepath.Join(e.secret, "token")
+	spec := e.spec("read:"+link, "read:"+target, "read:"+neighbour)
+	spec.Read = []string{link}
+	got, lvl := e.run(spec)
+	e.expect(got, map[string]string{"read:" + link: "ok", "read:" + target: "ok", "read:" + neighbour: "ENOENT"})
+	if !strings.Contains(lvl.String(), "masked:/tmp,") {
+		t.Errorf("Level = %s, want /tmp masked", lvl)
+	}
+}
+
 // TestLandlockAloneConfinesFiles runs without namespaces, so nothing is
 // masked: Landlock alone refuses what was not granted.
 func TestLandlockAloneConfinesFiles(t *testing.T) {
