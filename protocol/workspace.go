@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"iter"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -514,6 +515,9 @@ type treeDecoder struct {
 // fastDecodeTree decodes data into r and reports whether it could; when it
 // could not, r is unchanged.
 func fastDecodeTree(data []byte, r *WorkspaceTreeResult) bool {
+	if len(data) > math.MaxInt32 {
+		return false // see span
+	}
 	d := &treeDecoder{data: data}
 	var (
 		out     WorkspaceTreeResult
@@ -591,11 +595,16 @@ func (d *treeDecoder) entries() ([]TreeEntry, bool) {
 	total := 0
 	if !d.byte(']') {
 		for {
-			var e TreeEntry
-			var path span
 			if !d.byte('{') {
 				return nil, false
 			}
+			if len(out) < cap(out) {
+				out = out[:len(out)+1]
+			} else {
+				out = append(out, TreeEntry{})
+			}
+			e := &out[len(out)-1]
+			var path span
 			for {
 				key, ok := d.key()
 				if !ok {
@@ -608,13 +617,11 @@ func (d *treeDecoder) entries() ([]TreeEntry, bool) {
 						return nil, false
 					}
 					// A later path wins, as in encoding/json.
-					path = span{d.i - 1 - len(s), d.i - 1}
+					path = span{int32(d.i - 1 - len(s)), int32(d.i - 1)}
 				case "type":
-					s, ok := d.string()
-					if !ok {
+					if e.Type, ok = d.treeType(); !ok {
 						return nil, false
 					}
-					e.Type = treeType(s)
 				case "size":
 					if e.Size, ok = d.int(); !ok {
 						return nil, false
@@ -640,9 +647,8 @@ func (d *treeDecoder) entries() ([]TreeEntry, bool) {
 				}
 				break
 			}
-			out = append(out, e)
 			spans = append(spans, path)
-			total += path.end - path.start
+			total += int(path.end - path.start)
 			if d.byte(',') {
 				continue
 			}
@@ -659,28 +665,37 @@ func (d *treeDecoder) entries() ([]TreeEntry, bool) {
 	}
 	all, start := sb.String(), 0
 	for i, p := range spans {
-		end := start + p.end - p.start
+		end := start + int(p.end-p.start)
 		out[i].Path = all[start:end]
 		start = end
 	}
 	return out, true
 }
 
-// span is where a string's contents lie in the input.
-type span struct{ start, end int }
+// span is where a string's contents lie in the input: a page is far
+// smaller than 2 GiB.
+type span struct{ start, end int32 }
 
-// treeType returns the entry type s names, without allocating for the
-// three there are.
-func treeType(s []byte) string {
-	switch string(s) {
-	case "file":
-		return "file"
-	case "dir":
-		return "dir"
-	case "symlink":
-		return "symlink"
+// treeType reads an entry's type, without allocating for the three there
+// are.
+func (d *treeDecoder) treeType() (string, bool) {
+	for _, t := range [...]string{"file", "dir", "symlink"} {
+		if d.quoted(t) {
+			return t, true
+		}
 	}
-	return string(s)
+	s, ok := d.string()
+	return string(s), ok
+}
+
+// quoted reads the string s, when it is next, written without escapes.
+func (d *treeDecoder) quoted(s string) bool {
+	rest := d.data[d.i:]
+	if len(rest) >= len(s)+2 && rest[0] == '"' && string(rest[1:1+len(s)]) == s && rest[1+len(s)] == '"' {
+		d.i += len(s) + 2
+		return true
+	}
+	return false
 }
 
 func (d *treeDecoder) space() {
@@ -696,6 +711,10 @@ func (d *treeDecoder) space() {
 
 // byte skips white space and then c, and reports whether c was there.
 func (d *treeDecoder) byte(c byte) bool {
+	if d.i < len(d.data) && d.data[d.i] == c {
+		d.i++
+		return true
+	}
 	d.space()
 	if d.i < len(d.data) && d.data[d.i] == c {
 		d.i++
@@ -721,32 +740,54 @@ func (d *treeDecoder) bool() (bool, bool) {
 }
 
 // key reads a member's name and its colon, and returns the name if it is
-// one a page has.
+// one a page has, written without escapes.
 func (d *treeDecoder) key() (string, bool) {
-	s, ok := d.string()
-	if !ok || !d.byte(':') {
+	d.space()
+	if d.i+1 >= len(d.data) || d.data[d.i] != '"' {
 		return "", false
 	}
-	switch string(s) {
-	case "path":
-		return "path", true
-	case "type":
-		return "type", true
-	case "size":
-		return "size", true
-	case "mtime":
-		return "mtime", true
-	case "gitStatus":
-		return "gitStatus", true
-	case "entries":
-		return "entries", true
-	case "cursor":
-		return "cursor", true
-	case "git":
-		return "git", true
+	var k string
+	switch d.data[d.i+1] {
+	case 'p':
+		k = "path"
+	case 't':
+		k = "type"
+	case 's':
+		k = "size"
+	case 'm':
+		k = "mtime"
+	case 'g':
+		k = "gitStatus"
+		if d.quoted("git") {
+			return "git", d.byte(':')
+		}
+	case 'e':
+		k = "entries"
+	case 'c':
+		k = "cursor"
+	default:
+		return "", false
 	}
-	return "", false
+	if !d.quoted(k) {
+		return "", false
+	}
+	return k, d.byte(':')
 }
+
+// stringByte classifies the bytes of a string: 0 plain, 1 its closing
+// quote, 2 the start of an escape or a control character, which the fast
+// path leaves to encoding/json, and 3 outside ASCII.
+var stringByte = func() (t [256]uint8) {
+	t['"'] = 1
+	t['\\'] = 2
+	for c := range 0x20 {
+		t[c] = 2
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = 3
+	}
+	return t
+}()
 
 // string reads a string with no escapes, valid UTF-8, and returns its
 // bytes, which alias the input.
@@ -754,25 +795,25 @@ func (d *treeDecoder) string() ([]byte, bool) {
 	if !d.byte('"') {
 		return nil, false
 	}
-	end := bytes.IndexByte(d.data[d.i:], '"')
-	if end < 0 {
-		return nil, false
-	}
-	s := d.data[d.i : d.i+end]
 	ascii := true
-	for _, c := range s {
-		if c < 0x20 || c == '\\' {
+	for i := d.i; i < len(d.data); i++ {
+		switch stringByte[d.data[i]] {
+		case 0:
+			continue
+		case 1:
+			s := d.data[d.i:i]
+			if !ascii && !utf8.Valid(s) {
+				return nil, false // encoding/json replaces bad bytes
+			}
+			d.i = i + 1
+			return s, true
+		case 2:
 			return nil, false
-		}
-		if c >= 0x80 {
+		case 3:
 			ascii = false
 		}
 	}
-	if !ascii && !utf8.Valid(s) {
-		return nil, false // encoding/json replaces bad bytes
-	}
-	d.i += end + 1
-	return s, true
+	return nil, false
 }
 
 // int reads an integer of at most 18 digits, which cannot overflow.

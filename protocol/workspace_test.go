@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -138,4 +139,49 @@ func FuzzTreeResultJSON(f *testing.F) {
 			t.Fatalf("encode %+v = %s, want %s", got, b, wantB)
 		}
 	})
+}
+
+// benchPage is a page of 10,000 entries as the server answers it, with
+// every field or (names) with path and type alone.
+func benchPage(names bool) *WorkspaceTreeResult {
+	r := &WorkspaceTreeResult{Cursor: "ZDAwMC9zOTkvZjA5OS5nbw", Git: true}
+	for i := range 10_000 {
+		e := TreeEntry{Path: fmt.Sprintf("d%03d/s%02d/f%03d.go", i/10_000, i/100%100, i%100), Type: "file", Size: 123, Mtime: 1764217293412}
+		if i%100 == 0 {
+			e = TreeEntry{Path: e.Path[:8], Type: "dir", Mtime: e.Mtime}
+		}
+		if names {
+			e.Size, e.Mtime = 0, 0
+		}
+		r.Entries = append(r.Entries, e)
+	}
+	return r
+}
+
+func BenchmarkTreeResultMarshal(b *testing.B) {
+	for _, names := range []bool{true, false} {
+		page := benchPage(names)
+		b.Run(fmt.Sprintf("names=%v", names), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := page.MarshalJSON(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkTreeResultUnmarshal(b *testing.B) {
+	for _, names := range []bool{true, false} {
+		data, _ := benchPage(names).MarshalJSON()
+		b.Run(fmt.Sprintf("names=%v", names), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				var r WorkspaceTreeResult
+				if err := r.UnmarshalJSON(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
