@@ -71,15 +71,15 @@ func (s *Session) workspaceTree(ctx context.Context, _ *document.Snapshot, p *pr
 	// Each entry is made as it is encoded, and the JSON's size is
 	// reckoned first, so that the page is not copied on the way.
 	size := 64 + len(page.Cursor)
-	for _, e := range page.Entries {
+	for i, e := range page.Entries {
 		size += len(`{"path":"","type":"symlink"},`) + len(e.Path)
-		if fields.size || fields.mtime || e.GitStatus != "" {
+		if fields.size || fields.mtime || page.GitStatus(i) != "" {
 			size += len(`,"size":1000000,"mtime":1764217293000,"gitStatus":" M"`)
 		}
 	}
 	entries := func(yield func(protocol.TreeEntry) bool) {
-		for _, e := range page.Entries {
-			te := protocol.TreeEntry{Path: e.Path, GitStatus: e.GitStatus}
+		for i, e := range page.Entries {
+			te := protocol.TreeEntry{Path: e.Path, GitStatus: page.GitStatus(i)}
 			if fields.typ {
 				te.Type = "file"
 				switch {

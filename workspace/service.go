@@ -275,26 +275,32 @@ type TreeOptions struct {
 	NoGitStatus bool
 }
 
-// TreeEntry is an entry of the tree with its git status.
-type TreeEntry struct {
-	filetree.Entry
-	// GitStatus is the two-letter code of `git status --short` ("M ",
-	// " M", "??", "A ", …), or "" for an unchanged file or outside git.
-	GitStatus string
-}
-
 // TreePage is one page of a tree listing.
 type TreePage struct {
-	Entries []TreeEntry
+	// Entries may share memory with the tree's listing, and must not be
+	// changed.
+	Entries []filetree.Entry
 	// Cursor resumes after this page; "" on the last.
 	Cursor string
 	// Git says whether the project is in a git work tree.
 	Git bool
+	// gitStatus[i] is Entries[i]'s code; nil when none has one.
+	gitStatus []string
+}
+
+// GitStatus returns the two-letter code of `git status --short` ("M ",
+// " M", "??", "A ", …) for Entries[i], or "" for an unchanged file,
+// outside git, or when the listing did not ask for it.
+func (pg *TreePage) GitStatus(i int) string {
+	if pg.gitStatus == nil {
+		return ""
+	}
+	return pg.gitStatus[i]
 }
 
 // Tree returns a page of the project's tree, depth first, with each
-// entry's git status. The status is never older than the last change the
-// tree saw or the backend made.
+// entry's git status (see [TreePage.GitStatus]). The status is never older
+// than the last change the tree saw or the backend made.
 func (p *Project) Tree(ctx context.Context, opt TreeOptions) (*TreePage, error) {
 	under := "."
 	if opt.Under != "" {
@@ -342,40 +348,71 @@ func (p *Project) Tree(ctx context.Context, opt TreeOptions) (*TreePage, error) 
 		page.Git = st != nil
 	}
 	lopt := filetree.ListOptions{Under: under, Match: match, After: after, Limit: opt.Limit}
+	if err := p.treePage(ctx, page, lopt, exclude); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+		}
+		if errors.Is(err, filetree.ErrTooLarge) {
+			return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
+		}
+		return nil, err
+	}
+	if st != nil {
+		for i, e := range page.Entries {
+			if code := statusOf(st, e); code != "" {
+				if page.gitStatus == nil {
+					page.gitStatus = make([]string, len(page.Entries))
+				}
+				page.gitStatus[i] = code
+			}
+		}
+	}
+	return page, nil
+}
+
+// treePage fills page's entries and cursor from the tree. Without exclude
+// patterns the page is the tree's own, not a copy: a page of 10,000 is
+// most of what a full listing costs.
+func (p *Project) treePage(ctx context.Context, page *TreePage, lopt filetree.ListOptions, exclude filetree.Glob) error {
+	if exclude.Empty() {
+		entries, more, err := p.tree.List(ctx, lopt)
+		if err != nil {
+			return err
+		}
+		page.Entries = entries
+		if more {
+			page.Cursor = encodeCursor(entries[len(entries)-1].Path)
+		}
+		return nil
+	}
 	// Exclude patterns drop entries after the listing: keep reading pages
 	// until this one is full or the tree ends.
 	for {
 		entries, more, err := p.tree.List(ctx, lopt)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
-			}
-			if errors.Is(err, filetree.ErrTooLarge) {
-				return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
-			}
-			return nil, err
+			return err
 		}
 		if page.Entries == nil {
-			page.Entries = make([]TreeEntry, 0, len(entries))
+			page.Entries = make([]filetree.Entry, 0, len(entries))
 		}
 		for _, e := range entries {
 			lopt.After = e.Path
-			if !exclude.Empty() && excluded(exclude, e) {
+			if excluded(exclude, e) {
 				continue
 			}
-			page.Entries = append(page.Entries, TreeEntry{Entry: e, GitStatus: statusOf(st, e)})
-			if len(page.Entries) == opt.Limit {
+			page.Entries = append(page.Entries, e)
+			if len(page.Entries) == lopt.Limit {
 				break
 			}
 		}
-		if len(page.Entries) == opt.Limit {
+		if len(page.Entries) == lopt.Limit {
 			if more || lopt.After != entries[len(entries)-1].Path {
 				page.Cursor = encodeCursor(lopt.After)
 			}
-			return page, nil
+			return nil
 		}
 		if !more {
-			return page, nil
+			return nil
 		}
 	}
 }

@@ -179,8 +179,8 @@ func TestTreeGitStatusIsNeverStale(t *testing.T) {
 			t.Fatal("tree does not know the project is a repository")
 		}
 		m := map[string]string{}
-		for _, e := range page.Entries {
-			m[e.Path] = e.GitStatus
+		for i, e := range page.Entries {
+			m[e.Path] = page.GitStatus(i)
 		}
 		return m
 	}
