@@ -175,3 +175,27 @@ func waitFor(t testing.TB, d time.Duration, cond func() bool, what string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A request or notification over the message cap is refused before it is
+// sent, and the session lives on. (An answer over the cap ends the session,
+// as gRPC refuses it, and the instance restarts: TestFaultMisbehaviourSurvived,
+// huge.)
+func TestMessageCap(t *testing.T) {
+	cfg := config(t, "echo")
+	cfg.MaxMessageBytes = 64 << 10
+	set := load(t, cfg)
+	i := start(t, set, "echo", launch.StartOptions{})
+	big := strings.Repeat("x", 70<<10)
+	if _, err := i.Call(context.Background(), "echo", big); !errors.Is(err, protocol.ErrTooLarge) {
+		t.Fatalf("a 70 KiB request under a 64 KiB cap: %v", err)
+	}
+	if err := i.Notify(context.Background(), "echo", big); !errors.Is(err, protocol.ErrTooLarge) {
+		t.Fatalf("a 70 KiB notification under a 64 KiB cap: %v", err)
+	}
+	if got, err := i.Call(context.Background(), "echo", "small"); err != nil || string(got) != `"small"` {
+		t.Fatalf("after refusing: %s %v", got, err)
+	}
+	if st := i.Status(); st.Restarts != 0 || st.State != launch.StateRunning {
+		t.Fatalf("status %+v", st)
+	}
+}
