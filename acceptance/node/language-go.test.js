@@ -151,3 +151,24 @@ languageScenario('go plugin: hover, definition, references, completion, formatti
 
 languageScenario('gopls through lspbridge: hover, definition, references, completion, formatting', (t, server) => goFeatures(t, server, 'gopls'),
   { args: ['--plugins', 'gopls'] });
+
+// With no plugins, the server advertises no language features and answers
+// their requests null, as LSP expects of a feature with nothing to show;
+// no plugin process starts.
+languageScenario('no plugins: language requests answer null', async (t, server) => {
+  const ws = new Workspace('gomod', server.dir);
+  const { c, init } = await openEditor(server, ws);
+  for (const cap of ['hoverProvider', 'definitionProvider', 'referencesProvider', 'completionProvider', 'documentFormattingProvider']) {
+    assert.equal(init.capabilities[cap], undefined, `--plugins none: initialize advertises ${cap}`);
+  }
+  const mainUri = ws.fileUri('main.go');
+  const main = ws.read('main.go');
+  await c.open(mainUri, main, { languageId: 'go' });
+  const position = at(main, 'greet.Hello(', { delta: 'greet.He'.length });
+  assert.equal(await c.request('textDocument/hover', { textDocument: { uri: mainUri }, position }), null, 'hover');
+  assert.equal(await c.request('textDocument/definition', { textDocument: { uri: mainUri }, position }), null, 'definition');
+  const pid = serverPid(c);
+  assert.deepEqual(descendants(pid).filter((p) => p.argv.includes('plugin-run')), [], 'plugin processes under the server');
+  const list = await c.request('gathering/plugin/list', {});
+  assert.deepEqual(list.plugins.filter((p) => p.running > 0), [], 'running plugins in gathering/plugin/list');
+}, { args: ['--plugins', 'none'] });
