@@ -52,7 +52,11 @@ func (s *Session) DidOpen(ctx context.Context, uri, languageID string, version i
 	s.mu.Unlock()
 	if old != nil {
 		// Opened twice: the plugins of the old opening close it first.
-		s.closeAt(ctx, uri, old.plugins)
+		for _, p := range old.plugins {
+			if pi := s.existing(p.name); pi != nil {
+				pi.closeDoc(uri)
+			}
+		}
 	}
 	for _, p := range plugins {
 		if pi := s.instance(p); pi != nil {

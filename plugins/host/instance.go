@@ -306,6 +306,20 @@ func (pi *pluginInstance) forget(uri string) {
 	pi.mu.Unlock()
 }
 
+// closeDoc sends didClose for uri if the instance has it open.
+func (pi *pluginInstance) closeDoc(uri string) {
+	pi.sendMu.Lock()
+	defer pi.sendMu.Unlock()
+	pi.mu.Lock()
+	inst, ready, ctx := pi.inst, pi.initialized, pi.sendCtx
+	_, isOpen := pi.open[uri]
+	delete(pi.open, uri)
+	pi.mu.Unlock()
+	if ready && isOpen {
+		pi.notify(ctx, inst, "textDocument/didClose", map[string]any{"textDocument": map[string]any{"uri": uri}})
+	}
+}
+
 // didSave forwards a save to the instance if it has the document open.
 func (pi *pluginInstance) didSave(uri, text string) {
 	pi.sendMu.Lock()

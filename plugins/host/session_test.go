@@ -354,3 +354,16 @@ func TestGlobs(t *testing.T) {
 		t.Errorf("relativeName = %q", got)
 	}
 }
+
+func TestReopenedDocumentIsSentAgain(t *testing.T) {
+	alpha, _ := twoPlugins()
+	st := newSetup(t, "utf-16", alpha)
+	ctx := context.Background()
+	st.s.DidOpen(ctx, goURI, "go", 1, "package a\n")
+	<-st.started
+	st.s.DidOpen(ctx, goURI, "go", 1, "package b\n")
+	eventually(t, "the second opening", func() bool { return alpha.text(goURI) == "package b\n" })
+	if got := fmt.Sprint(alpha.log()); got != "[didOpen file:///ws/main.go 1 didClose file:///ws/main.go didOpen file:///ws/main.go 1]" {
+		t.Fatalf("plugin got %s", got)
+	}
+}
