@@ -591,3 +591,8 @@ func processExists(pid int) bool {
 	_, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid)))
 	return err == nil
 }
+
+// serverTimeout bounds each test's conversation with a real server: gopls
+// with a cold cache on a busy two-core machine takes tens of seconds to
+// load the standard library.
+const serverTimeout = 2 * time.Minute

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 )
 
 const goMod = "module example.com/greet\n\ngo 1.26\n"
@@ -74,7 +73,7 @@ func TestGoplsThroughRun(t *testing.T) {
 	l := requireServer(t, "gopls")
 	dir := goModule(t)
 	b := runBridged(t, l, dir, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 	if err := b.initialize(ctx, dir, nil); err != nil {
 		t.Fatal(err)

@@ -44,13 +44,19 @@ func TestTransportCloseStopsGopls(t *testing.T) {
 	dir := goModule(t)
 	logs := &logRecorder{}
 	b := runBridged(t, l, dir, Options{ShutdownGrace: 30 * time.Second, Logger: slog.New(logs)})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 	if err := b.initialize(ctx, dir, nil); err != nil {
 		t.Fatal(err)
 	}
 	uri := b.open(t, filepath.Join(dir, "main.go"), "go")
 	if err := b.call(ctx, "textDocument/hover", textDocumentPosition(uri, positionOf(t, mainGo, "Greeting(", 2, 2)), nil); err != nil {
+		t.Fatal(err)
+	}
+	// gopls answers shutdown only once its diagnosis pass is done, which
+	// with a cold cache on a busy machine can take longer than any grace
+	// worth testing; its diagnostics for main.go (fmt.Pr) mark the end.
+	if _, err := b.waitDiagnostics(ctx, uri, func(d []diagnostic) bool { return len(d) > 0 }); err != nil {
 		t.Fatal(err)
 	}
 	b.tr.close()
@@ -139,7 +145,7 @@ func TestKilledGoplsReportsSignalAndStderr(t *testing.T) {
 	l.Argv = append(l.Argv, "-rpc.trace", "-logfile=/dev/stderr")
 	dir := goModule(t)
 	b := runBridged(t, l, dir, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 	if err := b.initialize(ctx, dir, nil); err != nil {
 		t.Fatal(err)
@@ -169,7 +175,7 @@ func TestHostExitIsNotAnError(t *testing.T) {
 	l := requireServer(t, "gopls")
 	dir := goModule(t)
 	b := runBridged(t, l, dir, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 	if err := b.initialize(ctx, dir, nil); err != nil {
 		t.Fatal(err)
@@ -237,7 +243,7 @@ func TestOversizeMessagesAreAnswered(t *testing.T) {
 	dir := goModule(t)
 	const limit = 2048
 	b := runBridged(t, l, dir, Options{MaxMessageBytes: limit})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 
 	err := b.initialize(ctx, dir, nil)
@@ -285,7 +291,7 @@ func TestTransportCapsAreHonoured(t *testing.T) {
 	tr.maxBytes = 2048
 	b := startBridgedOn(t, tr, l, dir, Options{})
 	b.client = newClient(tr)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 
 	err := b.initialize(ctx, dir, nil)

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 const badPython = `def double(x: int) -> int:
@@ -25,7 +24,7 @@ func TestPyrightDiagnosticsThroughRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := runBridged(t, l, dir, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 	if err := b.initialize(ctx, dir, nil); err != nil {
 		t.Fatal(err)
@@ -61,7 +60,7 @@ func TestTypeScriptHoverThroughRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := runBridged(t, l, dir, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), serverTimeout)
 	defer cancel()
 	if err := b.initialize(ctx, dir, map[string]any{"disableAutomaticTypingAcquisition": true}); err != nil {
 		t.Fatal(err)
