@@ -77,19 +77,27 @@ type Status struct {
 
 // Supervision limits (research/plugins.md §4.4).
 const (
-	crashLimit      = 5
-	crashWindow     = 3 * time.Minute
-	backoffFirst    = 100 * time.Millisecond
-	backoffMax      = 10 * time.Second
-	initTimeout     = 60 * time.Second
-	shutdownWait    = 2 * time.Second
-	closeBudget     = 4800 * time.Millisecond
-	reapWait        = 400 * time.Millisecond
-	identityWait    = 5 * time.Second
+	// crashLimit crashes within crashWindow disable an instance (the rule
+	// of vscode-languageclient).
+	crashLimit  = 5
+	crashWindow = 3 * time.Minute
+	// The back-off before restart n is backoffFirst·2^(n-1), at most backoffMax.
+	backoffFirst = 100 * time.Millisecond
+	backoffMax   = 10 * time.Second
+	// initTimeout bounds Init on a restart (initialize may index a project).
+	initTimeout = 60 * time.Second
+	// shutdownWait bounds the LSP shutdown request in Close.
+	shutdownWait = 2 * time.Second
+	// closeBudget is all Close may take, with a margin under the promised
+	// 5 s; reapWait of it is kept for the SIGKILL and the reaping.
+	closeBudget = 4800 * time.Millisecond
+	reapWait    = 400 * time.Millisecond
+	// identityWait bounds GetInfo after the handshake.
+	identityWait = 5 * time.Second
+	// stderrDrainWait is how long an error message waits for the process's
+	// last stderr lines.
 	stderrDrainWait = 200 * time.Millisecond
 )
-
-var timeAfter = time.After
 
 // Instance is one running plugin, supervised: it restarts after a crash
 // and is disabled after too many. Its methods are safe for concurrent use.

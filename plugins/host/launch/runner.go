@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-plugin/runner"
 	"golang.org/x/sys/unix"
@@ -175,7 +176,7 @@ func (r *procRunner) exitError() error {
 func (r *procRunner) waitStderr() {
 	select {
 	case <-r.stderrDone:
-	case <-timeAfter(stderrDrainWait):
+	case <-time.After(stderrDrainWait):
 	}
 }
 

@@ -229,7 +229,7 @@ func (p *process) startError(err error) error {
 	case <-r.exited:
 		r.waitStderr()
 		return fmt.Errorf("%w: plugin process %v", err, r.exitError())
-	case <-timeAfter(50 * time.Millisecond):
+	case <-time.After(50 * time.Millisecond):
 		return err
 	}
 }
@@ -256,7 +256,7 @@ func (p *process) watch() {
 		case <-r.exited:
 			r.waitStderr()
 			cause = r.exitError()
-		case <-timeAfter(100 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 			cause = err
 		}
 	}
@@ -341,7 +341,7 @@ func (p *process) terminate(deadline time.Time) {
 			}()
 			select {
 			case <-killed:
-			case <-timeAfter(time.Until(deadline) - reapWait):
+			case <-time.After(time.Until(deadline) - reapWait):
 				p.inst.log.Warn("go-plugin Kill is taking too long; killing the process group", "plugin", p.inst.plugin.name)
 			}
 			p.kill()
@@ -351,7 +351,7 @@ func (p *process) terminate(deadline time.Time) {
 			if r != nil {
 				select {
 				case <-r.exited:
-				case <-timeAfter(max(time.Until(deadline), 50*time.Millisecond)):
+				case <-time.After(max(time.Until(deadline), 50*time.Millisecond)):
 					p.inst.log.Error("plugin process not reaped after SIGKILL", "pid", r.pidNow())
 				}
 				r.closePipes()
@@ -367,6 +367,6 @@ func (p *process) terminate(deadline time.Time) {
 	})
 	select {
 	case <-p.termDone:
-	case <-timeAfter(max(time.Until(deadline), 0)):
+	case <-time.After(max(time.Until(deadline), 0)):
 	}
 }
