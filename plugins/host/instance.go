@@ -66,6 +66,9 @@ func (pi *pluginInstance) run() {
 	pi.mu.Unlock()
 	close(pi.ready)
 	if err != nil {
+		if pi.s.ctx.Err() != nil {
+			return // the session closed while the plugin was starting
+		}
 		pi.s.log.Warn("plugin did not start", "plugin", pi.p.name, "err", err)
 		pi.s.notifyClient(pi.s.ctx, "window/showMessage", map[string]any{
 			"type": 1, "message": fmt.Sprintf("gathering: plugin %s did not start: %v", pi.p.name, err)})

@@ -304,15 +304,12 @@ func (s *Session) callError(q *query, pi *pluginInstance, ctx context.Context, e
 	return pluginError(pi.p.name, err)
 }
 
-// pluginError names the plugin in err's message, keeping its codes.
+// pluginError names the plugin in err's message, keeping its codes (an
+// error that has none is internal).
 func pluginError(name string, err error) error {
-	var pe *protocol.Error
-	if !errors.As(err, &pe) {
-		return protocol.Errorf(protocol.ErrInternal, "plugin %s: %v", name, err)
-	}
-	out := *pe
-	if !strings.Contains(pe.Message, "plugin "+name) {
-		out.Message = "plugin " + name + ": " + pe.Message
+	out := protocol.AsError(err)
+	if !strings.Contains(out.Message, "plugin "+name) {
+		out.Message = "plugin " + name + ": " + out.Message
 	}
 	if out.Data.Code == "" {
 		switch out.RPCCode {
@@ -324,7 +321,7 @@ func pluginError(name string, err error) error {
 			out.Data.Code = protocol.Internal
 		}
 	}
-	return &out
+	return out
 }
 
 // converter returns a converter of positions from one encoding to another

@@ -367,3 +367,21 @@ func TestReopenedDocumentIsSentAgain(t *testing.T) {
 		t.Fatalf("plugin got %s", got)
 	}
 }
+
+func TestPluginThatFailsToStart(t *testing.T) {
+	alpha, _ := twoPlugins()
+	alpha.caps["hoverProvider"] = true
+	alpha.requests["initialize"] = func(context.Context, *sdk.Conn, json.RawMessage) (any, error) {
+		return nil, &sdk.Error{Code: -32603, Message: "cannot find go"}
+	}
+	st := newSetup(t, "utf-16", alpha)
+	st.s.DidOpen(context.Background(), goURI, "go", 1, "package main\n")
+	err := st.request(t, "textDocument/hover", docParams(goURI, 0, 0), nil)
+	if !errors.Is(err, protocol.ErrPluginUnavailable) || !strings.Contains(err.Error(), "alpha") || !strings.Contains(err.Error(), "cannot find go") {
+		t.Fatalf("hover = %v; want plugin_unavailable naming alpha and why", err)
+	}
+	eventually(t, "the editor told", func() bool { return len(st.client.notifications("window/showMessage")) == 1 })
+	if s := st.h.Plugins()[0]; s.State != StateStopped || !strings.Contains(s.Reason, "cannot find go") {
+		t.Fatalf("status %+v", s)
+	}
+}
