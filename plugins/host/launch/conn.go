@@ -57,8 +57,7 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	deliver   chan *envelope
-	delivered chan struct{} // closed when the delivery goroutine has drained the queue
+	deliver chan *envelope
 
 	malformed atomic.Int64 // frames that were not JSON-RPC, for tests and status
 
@@ -92,18 +91,17 @@ type wireError struct {
 func newConn(stream frameStream, h Handler, maxBytes int, log *slog.Logger, trace func(bool, []byte)) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
-		stream:    stream,
-		handler:   h,
-		maxBytes:  maxBytes,
-		log:       log,
-		trace:     trace,
-		pending:   make(map[int64]chan *envelope),
-		incoming:  make(map[string]context.CancelFunc),
-		done:      make(chan struct{}),
-		ctx:       ctx,
-		cancel:    cancel,
-		deliver:   make(chan *envelope, deliveryQueue),
-		delivered: make(chan struct{}),
+		stream:   stream,
+		handler:  h,
+		maxBytes: maxBytes,
+		log:      log,
+		trace:    trace,
+		pending:  make(map[int64]chan *envelope),
+		incoming: make(map[string]context.CancelFunc),
+		done:     make(chan struct{}),
+		ctx:      ctx,
+		cancel:   cancel,
+		deliver:  make(chan *envelope, deliveryQueue),
 	}
 }
 
@@ -137,8 +135,10 @@ func (c *conn) run() {
 func (c *conn) receive(msg []byte) bool {
 	var e envelope
 	if err := decodeEnvelope(msg, &e); err != nil || (e.Method == "" && e.ID == nil) {
-		c.malformed.Add(1)
-		c.log.Warn("plugin sent a frame that is not a JSON-RPC message; dropped", "bytes", len(msg), "error", err)
+		// Logged at a falling rate: a plugin could send nothing else.
+		if n := c.malformed.Add(1); n <= 10 || n&(n-1) == 0 {
+			c.log.Warn("plugin sent a frame that is not a JSON-RPC message; dropped", "bytes", len(msg), "error", err, "so_far", n)
+		}
 		return true
 	}
 	if e.Method == "" {
@@ -194,7 +194,6 @@ func (c *conn) response(e *envelope) {
 // deliverLoop gives the plugin's notifications and requests to the Handler,
 // one at a time, in the order they arrived.
 func (c *conn) deliverLoop() {
-	defer close(c.delivered)
 	for e := range c.deliver {
 		if e.ID == nil {
 			if c.handler != nil {
