@@ -215,12 +215,12 @@ func TestServerCapabilitiesNeverOverAdvertise(t *testing.T) {
 	}
 	st := newSetup(t, "utf-8", alpha, beta)
 	before := st.s.ServerCapabilities()
-	for _, k := range []string{"hoverProvider", "documentFormattingProvider", "completionProvider", "referencesProvider"} {
+	for _, k := range []string{"hoverProvider", "documentFormattingProvider", "completionProvider", "referencesProvider", "semanticTokensProvider"} {
 		if before[k] == nil {
 			t.Errorf("before start: %s missing though a manifest claims it", k)
 		}
 	}
-	for _, k := range []string{"semanticTokensProvider", "renameProvider", "executeCommandProvider", "definitionProvider"} {
+	for _, k := range []string{"renameProvider", "executeCommandProvider", "definitionProvider", "diagnosticProvider"} {
 		if before[k] != nil {
 			t.Errorf("before start: %s advertised", k)
 		}
@@ -232,8 +232,8 @@ func TestServerCapabilitiesNeverOverAdvertise(t *testing.T) {
 	<-st.started
 	<-st.started
 	after := st.s.ServerCapabilities()
-	if after["hoverProvider"] != nil || after["documentFormattingProvider"] != nil {
-		t.Errorf("after initialize: %v; alpha's real capabilities lack hover and formatting", after)
+	if after["hoverProvider"] != nil || after["documentFormattingProvider"] != nil || after["semanticTokensProvider"] != nil {
+		t.Errorf("after initialize: %v; alpha's real capabilities lack hover, formatting and semantic tokens", after)
 	}
 	cp := after["completionProvider"].(map[string]any)
 	if fmt.Sprint(cp["triggerCharacters"]) != "[. :]" || cp["resolveProvider"] != true {
