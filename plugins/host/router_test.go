@@ -421,3 +421,54 @@ func TestDeadlineCancelsAndTimesOut(t *testing.T) {
 		t.Fatal("default deadlines differ from 2 s / 10 s / 30 s")
 	}
 }
+
+func TestSymbolsMergedAcrossShapesAndPlugins(t *testing.T) {
+	alpha, beta := twoPlugins()
+	rng := map[string]any{"start": map[string]any{"line": 1, "character": 0}, "end": map[string]any{"line": 1, "character": 3}}
+	alpha.caps["documentSymbolProvider"] = true
+	beta.caps["documentSymbolProvider"] = true
+	alpha.caps["workspaceSymbolProvider"] = map[string]any{"resolveProvider": true}
+	beta.caps["workspaceSymbolProvider"] = true
+	alpha.requests["textDocument/documentSymbol"] = func(context.Context, *sdk.Conn, json.RawMessage) (any, error) {
+		return []any{map[string]any{"name": "A", "kind": 12, "range": rng, "selectionRange": rng, "children": []any{}}}, nil
+	}
+	beta.requests["textDocument/documentSymbol"] = func(context.Context, *sdk.Conn, json.RawMessage) (any, error) {
+		return []any{map[string]any{"name": "B", "kind": 13, "location": map[string]any{"uri": goURI, "range": rng}, "containerName": "pkg"}}, nil
+	}
+	alpha.requests["workspace/symbol"] = func(context.Context, *sdk.Conn, json.RawMessage) (any, error) {
+		return []any{map[string]any{"name": "A", "kind": 12, "location": map[string]any{"uri": goURI}, "data": 1}}, nil
+	}
+	beta.requests["workspace/symbol"] = func(context.Context, *sdk.Conn, json.RawMessage) (any, error) {
+		return []any{map[string]any{"name": "B", "kind": 13, "location": map[string]any{"uri": goURI, "range": rng}}}, nil
+	}
+	alpha.requests["workspaceSymbol/resolve"] = func(_ context.Context, _ *sdk.Conn, p json.RawMessage) (any, error) {
+		var s map[string]any
+		json.Unmarshal(p, &s)
+		s["location"] = map[string]any{"uri": goURI, "range": rng}
+		s["name"] = fmt.Sprintf("A resolved with data %v", s["data"])
+		return s, nil
+	}
+	st := newSetup(t, "utf-16", alpha, beta)
+	st.s.DidOpen(context.Background(), goURI, "go", 1, "package main\nfunc A() {}\n")
+	var syms []map[string]any
+	if err := st.request(t, "textDocument/documentSymbol", map[string]any{"textDocument": map[string]any{"uri": goURI}}, &syms); err != nil {
+		t.Fatal(err)
+	}
+	if len(syms) != 2 || syms[1]["name"] != "B" || syms[1]["location"] != nil || syms[1]["selectionRange"] == nil || syms[1]["detail"] != "pkg" {
+		t.Fatalf("document symbols %v; want beta's SymbolInformation made a DocumentSymbol beside alpha's", syms)
+	}
+	var ws []map[string]any
+	if err := st.request(t, "workspace/symbol", map[string]any{"query": ""}, &ws); err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 2 || ws[0]["name"] != "A" || ws[1]["name"] != "B" {
+		t.Fatalf("workspace symbols %v", ws)
+	}
+	var resolved map[string]any
+	if err := st.request(t, "workspaceSymbol/resolve", ws[0], &resolved); err != nil {
+		t.Fatal(err)
+	}
+	if resolved["name"] != "A resolved with data 1" {
+		t.Fatalf("resolved %v", resolved)
+	}
+}
