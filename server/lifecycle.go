@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/gathering-dev/gathering/plugins/host"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/protocol/lsp"
 	"github.com/gathering-dev/gathering/workspace/document"
@@ -28,7 +29,14 @@ func (s *Session) initialize(ctx context.Context, raw json.RawMessage) (json.Raw
 		s.watchParent(int(*p.ProcessID))
 	}
 	uris, names := lsp.FolderURIs(&p)
-	s.addFolders(ctx, uris, names)
+	folders := s.addFolders(ctx, uris, names)
+	var caps struct {
+		Capabilities json.RawMessage `json:"capabilities"`
+	}
+	if err := json.Unmarshal(raw, &caps); err != nil {
+		return nil, protocol.Errorf(protocol.ErrInvalidParams, "initialize: %v", err)
+	}
+	s.startPlugins(ctx, enc, folders, caps.Capabilities)
 
 	methods := make([]string, 0, len(s.srv.methods))
 	for name := range s.srv.methods {
@@ -65,6 +73,9 @@ func (s *Session) initialize(ctx context.Context, raw json.RawMessage) (json.Raw
 	if err != nil {
 		return nil, fmt.Errorf("encode initialize result: %w", err)
 	}
+	if out, err = s.pluginCapabilities(out); err != nil {
+		return nil, fmt.Errorf("merge plugin capabilities: %w", err)
+	}
 	s.log.Info("initialized", slog.String("encoding", string(enc)), slog.Int("folders", len(uris)))
 	return out, nil
 }
@@ -85,9 +96,10 @@ func chooseEncoding(offered []string) document.Encoding {
 	return document.UTF16
 }
 
-// addFolders makes each workspace folder a project. A folder that cannot
-// become one is reported to the user and skipped; the session goes on.
-func (s *Session) addFolders(ctx context.Context, uris, names []string) {
+// addFolders makes each workspace folder a project and returns the ones
+// that are, for the plugins to read. A folder that cannot become one is
+// reported to the user and skipped; the session goes on.
+func (s *Session) addFolders(ctx context.Context, uris, names []string) []host.Folder {
 	if p, _ := s.who(); !p.allProjects() && len(uris) > 0 {
 		// A folder names a directory of the server's machine; making it a
 		// project is an admin's decision, as gathering/project/create is.
@@ -96,17 +108,22 @@ func (s *Session) addFolders(ctx context.Context, uris, names []string) {
 			Type:    lsp.MessageInfo,
 			Message: "gathering: workspace folders become projects only for admins; ask one to add you to the project",
 		})
-		return
+		return nil
 	}
+	var folders []host.Folder
 	for i, uri := range uris {
-		if _, err := s.srv.projects.EnsureFolder(ctx, uri, names[i]); err != nil {
-			s.log.Warn("workspace folder is not a project", slog.String("uri", uri), slog.Any("error", err))
-			s.notify(ctx, lsp.MethodShowMessage, lsp.ShowMessageParams{
-				Type:    lsp.MessageWarning,
-				Message: fmt.Sprintf("gathering: workspace folder %s is not available as a project: %v", uri, err),
-			})
+		pr, err := s.srv.projects.EnsureFolder(ctx, uri, names[i])
+		if err == nil {
+			folders = append(folders, host.Folder{URI: uri, Path: pr.Root})
+			continue
 		}
+		s.log.Warn("workspace folder is not a project", slog.String("uri", uri), slog.Any("error", err))
+		s.notify(ctx, lsp.MethodShowMessage, lsp.ShowMessageParams{
+			Type:    lsp.MessageWarning,
+			Message: fmt.Sprintf("gathering: workspace folder %s is not available as a project: %v", uri, err),
+		})
 	}
+	return folders
 }
 
 func (s *Session) didChangeWorkspaceFolders(ctx context.Context, raw json.RawMessage) error {
@@ -120,7 +137,8 @@ func (s *Session) didChangeWorkspaceFolders(ctx context.Context, raw json.RawMes
 		names = append(names, f.Name)
 	}
 	// Removed folders stay projects: they are shared state, not the
-	// session's, and may be open in other editors.
+	// session's, and may be open in other editors. Plugins keep the grants
+	// they started with; an added folder reaches them when they restart.
 	s.addFolders(ctx, uris, names)
 	return nil
 }

@@ -40,7 +40,7 @@ func methodTable(debugMethods bool) map[string]*method {
 		notification(lsp.MethodDidOpen, accessAny, (*Session).didOpen),
 		notification(lsp.MethodDidChange, accessAny, (*Session).didChange),
 		notification(lsp.MethodDidClose, accessAny, (*Session).didClose),
-		notification(lsp.MethodDidSave, accessAny, ignore),
+		notification(lsp.MethodDidSave, accessAny, (*Session).didSave),
 		notification(lsp.MethodDidChangeWorkspaceFolders, accessWrite, (*Session).didChangeWorkspaceFolders),
 		notification(lsp.MethodDidChangeConfiguration, accessAny, ignore),
 
@@ -56,6 +56,8 @@ func methodTable(debugMethods bool) map[string]*method {
 	}
 	ms = append(ms, authMethods()...)
 	ms = append(ms, workspaceMethods()...)
+	ms = append(ms, pluginMethods()...)
+	ms = append(ms, request(protocol.MethodPluginList, accessRead, (*Session).pluginList))
 	if debugMethods {
 		// Admins may call them over TCP: the client suites and benchmarks
 		// run there too, on a server started with --debug-methods.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/auth"
+	"github.com/gathering-dev/gathering/plugins/host"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/store"
 	"github.com/gathering-dev/gathering/workspace"
@@ -60,6 +61,8 @@ type Config struct {
 	MaxSessions int
 	// DebugMethods enables gathering/debug/*.
 	DebugMethods bool
+	// Plugins runs the language plugins; nil serves no language features.
+	Plugins *host.Host
 	// Workspace configures the file, git and search methods (see
 	// [workspace.Config]); nil means the defaults.
 	Workspace *workspace.Config

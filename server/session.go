@@ -13,6 +13,7 @@ import (
 
 	"github.com/gathering-dev/gathering/auth"
 	"github.com/gathering-dev/gathering/internal/rpc"
+	"github.com/gathering-dev/gathering/plugins/host"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/protocol/lsp"
 	"github.com/gathering-dev/gathering/workspace/document"
@@ -47,6 +48,7 @@ type Session struct {
 	state     state
 	encoding  document.Encoding
 	inflight  map[string]context.CancelFunc // by request id
+	plugins   *host.Session                 // the session's language plugins; nil without any
 	exitCode  int
 	exited    chan struct{}
 }
@@ -81,6 +83,7 @@ func (s *Session) run(ctx context.Context, rwc io.ReadWriteCloser) int {
 	}
 	s.conn.Close()
 	s.cancelAll()
+	s.stopPlugins()
 	s.mu.Lock()
 	code := s.exitCode
 	s.mu.Unlock()

@@ -20,6 +20,7 @@ func (s *Session) didOpen(ctx context.Context, raw json.RawMessage) error {
 		return err
 	}
 	s.warnOversize(ctx, u)
+	s.forwardOpen(ctx, string(d.URI), string(d.LanguageID), d.Version, d.Text)
 	return nil
 }
 
@@ -50,15 +51,20 @@ func (s *Session) didChange(ctx context.Context, raw json.RawMessage) error {
 		return err
 	}
 	s.warnOversize(ctx, u)
+	s.forwardChange(ctx, string(p.TextDocument.URI), p.TextDocument.Version, changes)
 	return nil
 }
 
-func (s *Session) didClose(_ context.Context, raw json.RawMessage) error {
+func (s *Session) didClose(ctx context.Context, raw json.RawMessage) error {
 	var p lsp.DidCloseTextDocumentParams
 	if err := lsp.Unmarshal(raw, &p); err != nil {
 		return fmt.Errorf("decode params: %w", err)
 	}
-	return s.docs.Close(string(p.TextDocument.URI))
+	if err := s.docs.Close(string(p.TextDocument.URI)); err != nil {
+		return err
+	}
+	s.forwardClose(ctx, string(p.TextDocument.URI))
+	return nil
 }
 
 // warnOversize tells the client, once per opening of a document, that it is

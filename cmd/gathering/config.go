@@ -48,6 +48,12 @@ type config struct {
 	TreeCacheBytes   int64
 	MaxFileBytes     int64
 	TrustedRoots     listFlag
+
+	Plugins        listFlag
+	PluginDirs     listFlag
+	PluginDev      listFlag
+	PluginTrust    string
+	PluginCacheDir string
 }
 
 // listFlag is a comma-separated list setting; in the config file it may
@@ -68,8 +74,9 @@ func (l *listFlag) Set(v string) error {
 
 // Where each setting applies.
 const (
-	scopeAll   = "all"
-	scopeServe = "serve"
+	scopeAll     = "all"
+	scopeServe   = "serve"
+	scopePlugins = "plugins" // the store's settings and the plugins'; doctor and plugin list
 )
 
 // envName returns the environment variable for a setting.
@@ -89,6 +96,11 @@ func registerFlags(fs *flag.FlagSet, c *config, scope string) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&c.LogFile, "log-file", "", "append logs to this `file` instead of stderr")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `format`: text or json")
+	if scope == scopePlugins {
+		fs.Int64Var(&c.MaxDocumentBytes, "max-document-bytes", 8<<20, "`bytes` above which a document is kept but not sent to plugins")
+		registerPluginFlags(fs, c)
+		return
+	}
 	if scope != scopeServe {
 		return
 	}
@@ -111,6 +123,18 @@ func registerFlags(fs *flag.FlagSet, c *config, scope string) {
 	fs.Int64Var(&c.TreeCacheBytes, "tree-cache-bytes", 256<<20, "memory for all projects' cached tree listings (`bytes`)")
 	fs.Int64Var(&c.MaxFileBytes, "max-file-bytes", 8<<20, "largest file gathering/workspace/read and write handle (`bytes`)")
 	fs.Var(&c.TrustedRoots, "trusted-roots", "comma-separated project root `dirs` whose git hooks, filters and other configured programs may run (default: none)")
+	registerPluginFlags(fs, c)
+}
+
+// registerPluginFlags adds the plugin settings, which serve, doctor and
+// gathering plugin list share.
+func registerPluginFlags(fs *flag.FlagSet, c *config) {
+	c.Plugins = listFlag{"go", "gopls", "pyright", "typescript"}
+	fs.Var(&c.Plugins, "plugins", "comma-separated built-in plugins to run when their language server is found (`names`: go, gopls, pyright, typescript; none for no built-ins)")
+	fs.Var(&c.PluginDirs, "plugin-dirs", "comma-separated `dirs` holding one signed plugin per subdirectory (default: <data-dir>/plugins)")
+	fs.Var(&c.PluginDev, "plugin-dev", "comma-separated plugin `dirs` whose plugins may be unsigned (development only; each load warns)")
+	fs.StringVar(&c.PluginTrust, "plugin-trust", "", "TOML `file` of keys trusted to sign plugins (default: <user config dir>/gathering/trust.toml)")
+	fs.StringVar(&c.PluginCacheDir, "plugin-cache-dir", "", "`dir`ectory plugins may write, one subdirectory each (default: <data-dir>/plugin-cache)")
 }
 
 // knownSettings lists every setting name any command accepts, so a config

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gathering-dev/gathering/plugins/host"
 	"github.com/gathering-dev/gathering/plugins/sandbox"
 )
 
@@ -19,7 +20,7 @@ import (
 // It exits 1 when the store is unreachable or its migrations are behind.
 func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var c config
-	fs := newFlagSet("doctor", &c, scopeAll, stderr, "Usage: gathering doctor [settings]\n\nChecks the config, the store and its migrations, and the sandbox features of this kernel.")
+	fs := newFlagSet("doctor", &c, scopePlugins, stderr, "Usage: gathering doctor [settings]\n\nChecks the config, the store and its migrations, the sandbox features of this kernel, and each plugin.")
 	if err := parseSettings(fs, &c, args, os.Getenv); err != nil {
 		return 0, err
 	}
@@ -71,6 +72,7 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	fmt.Fprintf(stdout, "%s %-12s %s\n", map[bool]string{true: "ok  ", false: "warn"}[len(missing) == 0], "namespaces", nsDetail)
 	fmt.Fprintf(stdout, "%s %-12s %s\n", map[bool]string{true: "ok  ", false: "warn"}[caps.CgroupV2], "cgroup v2", map[bool]string{true: "mounted at /sys/fs/cgroup", false: "not mounted; plugin memory is limited by rlimits only"}[caps.CgroupV2])
 	fmt.Fprintf(stdout, "     %-12s %s\n", "sandbox", caps.Level())
+	checkPlugins(&c, report, stdout, stderr)
 	if failed {
 		return 1, nil
 	}
@@ -111,4 +113,30 @@ func checkStore(ctx context.Context, c *config, report func(bool, string, string
 	default:
 		report(true, "migrations", fmt.Sprintf("current (version %d)", ms.Current))
 	}
+}
+
+// checkPlugins verifies every plugin serve would load and lists them; a
+// refused plugin is a failure, since the user asked for it.
+func checkPlugins(c *config, report func(ok bool, what, detail string), stdout, stderr io.Writer) {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg, err := pluginHostConfig(c, log)
+	if err != nil {
+		report(false, "plugins", err.Error())
+		return
+	}
+	h, err := host.New(cfg)
+	if err != nil {
+		report(false, "plugins", err.Error())
+		return
+	}
+	defer h.Close()
+	ps := h.Plugins()
+	refused := 0
+	for _, p := range ps {
+		if p.State == host.StateRefused {
+			refused++
+		}
+	}
+	report(refused == 0, "plugins", fmt.Sprintf("%d found, %d refused", len(ps), refused))
+	printPlugins(stdout, ps)
 }

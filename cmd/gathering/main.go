@@ -20,9 +20,26 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gathering-dev/gathering/plugins/builtin"
+	"github.com/gathering-dev/gathering/plugins/sandbox"
 )
 
 func main() {
+	// The plugin launcher and the built-in plugins are this binary too,
+	// re-executed inside the sandbox: they start before anything else.
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "plugin-exec":
+			os.Exit(sandbox.LauncherMain(os.Args[2:]))
+		case "plugin-run":
+			if len(os.Args) < 3 {
+				fmt.Fprintln(os.Stderr, "gathering plugin-run: which built-in plugin?")
+				os.Exit(2)
+			}
+			os.Exit(builtin.Run(os.Args[2], os.Args[3:]))
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -86,7 +103,7 @@ Usage:
   gathering user add|list|disable|set-role   manage the accounts TCP clients log in as
   gathering token create|list|revoke     issue and revoke access tokens
   gathering audit [filters]              read the audit log
-  gathering plugin keygen|sign|verify    make keys, sign and verify plugin manifests (no plugin runs yet)
+  gathering plugin list|keygen|sign|verify  list plugins; make keys, sign and verify plugin manifests
   gathering version                      print the version
 
 Run "gathering serve --help" for every setting.

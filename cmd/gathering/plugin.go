@@ -14,10 +14,12 @@ import (
 	"github.com/gathering-dev/gathering/plugins/manifest"
 )
 
-// The plugin commands make and check signed plugin manifests. Nothing here
-// loads or runs a plugin: gathering does not run plugins yet.
+// The plugin commands make, check and list signed plugins.
 
 const pluginSynopsis = `Usage:
+  gathering plugin list [settings]
+      verifies and lists every plugin serve would load (built-ins and the
+      plugin directories): version, publisher, key, languages and state
   gathering plugin keygen --out PREFIX [--publisher P]
       writes PREFIX.key (0600, the private key) and PREFIX.pub, and prints
       the key id and a [[trusted_key]] entry for a trust file
@@ -27,7 +29,7 @@ const pluginSynopsis = `Usage:
       runs every verification step on DIR, with DIR's parent as the allowed
       plugin root; --dev lets DIR be unsigned, with a warning`
 
-// pluginCmd dispatches gathering plugin keygen|sign|verify.
+// pluginCmd dispatches gathering plugin list|keygen|sign|verify.
 func pluginCmd(args []string, stdout, stderr io.Writer) (int, error) {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, pluginSynopsis)
@@ -40,6 +42,8 @@ func pluginCmd(args []string, stdout, stderr io.Writer) (int, error) {
 		return 0, pluginSign(args[1:], stdout, stderr)
 	case "verify":
 		return pluginVerify(args[1:], stdout, stderr)
+	case "list":
+		return pluginList(args[1:], stdout, stderr)
 	case "help", "--help", "-help", "-h":
 		fmt.Fprintln(stdout, pluginSynopsis)
 		return 0, nil
@@ -227,7 +231,7 @@ func pluginVerify(args []string, stdout, stderr io.Writer) (int, error) {
 				line("ok", s, "")
 			}
 		}
-		fmt.Fprintln(stdout, "refused; verification only; gathering does not run plugins yet")
+		fmt.Fprintln(stdout, "refused: serve will not load this plugin")
 		return 1, nil
 	}
 	defer p.Close()
@@ -278,6 +282,6 @@ func pluginVerify(args []string, stdout, stderr io.Writer) (int, error) {
 	for _, w := range p.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
-	fmt.Fprintln(stdout, "verification only; gathering does not run plugins yet")
+	fmt.Fprintln(stdout, "verified: serve loads this plugin from a plugin directory (--plugin-dirs) trusting this key")
 	return 0, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -63,7 +64,7 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
-const notRunning = "gathering does not run plugins yet"
+const verifiedLine = "verified: serve loads this plugin from a plugin directory (--plugin-dirs) trusting this key"
 
 func TestPluginRoundTrip(t *testing.T) {
 	bin := []byte("pretend this is a plugin binary\n")
@@ -94,7 +95,7 @@ func TestPluginRoundTrip(t *testing.T) {
 
 	// Unsigned: refused, unless --dev.
 	code, out, _ = runCmd(t, "plugin", "verify", "--trust", trust, dir)
-	if code != 1 || !strings.Contains(out, "FAIL signature") || lastLine(out) != "refused; verification only; "+notRunning {
+	if code != 1 || !strings.Contains(out, "FAIL signature") || lastLine(out) != "refused: serve will not load this plugin" {
 		t.Errorf("verify unsigned = %d\n%s", code, out)
 	}
 	code, out, _ = runCmd(t, "plugin", "verify", dir, "--dev")
@@ -115,7 +116,7 @@ func TestPluginRoundTrip(t *testing.T) {
 			t.Errorf("verify output lacks %q:\n%s", want, out)
 		}
 	}
-	if lastLine(out) != "verification only; "+notRunning {
+	if lastLine(out) != verifiedLine {
 		t.Errorf("verify's last line = %q", lastLine(out))
 	}
 	if code, out, _ := runCmd(t, "plugin", "verify", dir); code != 1 || !strings.Contains(out, "FAIL signature") || !strings.Contains(out, "not trusted") {
@@ -177,12 +178,39 @@ func TestPluginSignRefusals(t *testing.T) {
 }
 
 func TestPluginUsage(t *testing.T) {
-	for _, args := range [][]string{{"plugin"}, {"plugin", "list"}, {"plugin", "keygen"}, {"plugin", "sign", "dir"}, {"plugin", "verify"}, {"plugin", "verify", "a", "b"}, {"plugin", "verify", "--bogus", "a"}} {
+	for _, args := range [][]string{{"plugin"}, {"plugin", "keygen"}, {"plugin", "sign", "dir"}, {"plugin", "verify"}, {"plugin", "verify", "a", "b"}, {"plugin", "verify", "--bogus", "a"}} {
 		if code, _, errOut := runCmd(t, args...); code != 2 || !strings.Contains(errOut, "Usage:") {
 			t.Errorf("%q = %d, %q; want 2 and the usage", args, code, errOut)
 		}
 	}
-	if code, out, _ := runCmd(t, "help"); code != 0 || !strings.Contains(out, "gathering plugin keygen|sign|verify") {
+	if code, out, _ := runCmd(t, "help"); code != 0 || !strings.Contains(out, "gathering plugin list|keygen|sign|verify") {
 		t.Errorf("help = %d; lacks the plugin line:\n%s", code, out)
+	}
+}
+
+// TestPluginList lists the built-in go plugin, verified as serve would load
+// it, and a plugin directory refused with the step that failed.
+func TestPluginList(t *testing.T) {
+	data := t.TempDir()
+	bad := filepath.Join(data, "plugins", "broken")
+	if err := os.MkdirAll(bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "plugin.toml"), []byte("schema = 1\nname = \"broken\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t, "plugin", "list", "--plugins", "go", "--data-dir", data)
+	if code != 0 {
+		t.Fatalf("plugin list = %d\n%s\n%s", code, out, errOut)
+	}
+	lines := strings.Split(out, "\n")
+	if !strings.HasPrefix(lines[0], "NAME") || !slices.ContainsFunc(lines, func(l string) bool {
+		f := strings.Fields(l)
+		return len(f) >= 7 && f[0] == "go" && f[2] == "gathering" && f[4] == "go" && f[6] == "builtin"
+	}) {
+		t.Errorf("plugin list lacks the go built-in:\n%s", out)
+	}
+	if !strings.Contains(out, "broken") || !strings.Contains(out, "refused") {
+		t.Errorf("plugin list does not show the broken plugin refused:\n%s", out)
 	}
 }

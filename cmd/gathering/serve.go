@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/auth"
+	"github.com/gathering-dev/gathering/plugins/host"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/server"
 	"github.com/gathering-dev/gathering/store"
@@ -67,7 +68,28 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if err != nil {
 		return 0, err
 	}
+	hostCfg, err := pluginHostConfig(&c, log)
+	if err != nil {
+		return 0, err
+	}
+	plugins, err := host.New(hostCfg)
+	if err != nil {
+		return 0, fmt.Errorf("plugins: %w", err)
+	}
+	defer plugins.Close()
+	for _, p := range plugins.Plugins() {
+		switch {
+		case p.State == host.StateRefused:
+			log.Warn("plugin refused", slog.String("plugin", p.Name), slog.String("source", p.Source), slog.String("reason", p.Reason))
+		default:
+			log.Info("plugin loaded", slog.String("plugin", p.Name), slog.String("version", p.Version), slog.String("source", p.Source), slog.Any("languages", p.Languages))
+		}
+		for _, w := range p.Warnings {
+			log.Warn("plugin warning", slog.String("plugin", p.Name), slog.String("warning", w))
+		}
+	}
 	srv := server.New(workspace.NewProjects(st, nil), &server.Config{
+		Plugins:          plugins,
 		Auth:             accounts,
 		RequestRate:      noLimitIfZero(c.RateLimit),
 		RequestBurst:     int(2 * c.RateLimit),
