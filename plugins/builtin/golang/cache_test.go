@@ -56,4 +56,14 @@ func TestPackageCacheStaysBoundedAndCorrect(t *testing.T) {
 	if err != nil || third.c == first.c {
 		t.Errorf("a change in an imported package did not invalidate its importer (%v)", err)
 	}
+	// So does a file written on disk behind the editor's back: a new file
+	// in a that declares what b now uses.
+	writeFiles(t, dir, map[string]string{
+		"a/more.go": "package a\n\n// More is new.\nconst More = 1\n",
+		"b/b.go":    demoModule["b/b.go"] + "\nvar _ = a.More\n",
+	})
+	fourth, err := s2.targetOf(path)
+	if err != nil || fourth.c == third.c || len(fourth.c.errs) != 0 {
+		t.Errorf("files written on disk were not seen: re-checked %v, errors %v (%v)", fourth.c != third.c, fourth.c.errs, err)
+	}
 }

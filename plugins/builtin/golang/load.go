@@ -51,6 +51,7 @@ type checked struct {
 	deps  []*checked        // the packages this one imported, as they were then
 	used  uint64
 	index map[string]*lineIndex
+	stamp string // workspace packages: what the disk looked like (diskStamp)
 }
 
 // fileOf returns the syntax tree of the file named name, or nil.
@@ -160,7 +161,7 @@ func (l *loader) valid(c *checked, seen map[*checked]bool) bool {
 		return ok
 	}
 	seen[c] = true
-	ok := l.cache[c.key] == c && l.docs.gen(c.key.dir) == c.gen
+	ok := l.cache[c.key] == c && l.docs.gen(c.key.dir) == c.gen && (!c.full || diskStamp(c.key.dir, c.names) == c.stamp)
 	for _, d := range c.deps {
 		if !ok {
 			break
@@ -294,6 +295,7 @@ func (l *loader) listFiles(key pkgKey) ([]string, error) {
 func (l *loader) check(key pkgKey, main *module) (*checked, error) {
 	full := l.isWorkspace(key.dir)
 	c := &checked{key: key, gen: l.docs.gen(key.dir), full: full, mod: main}
+
 	names := []string{key.file}
 	var err error
 	if key.file == "" {
@@ -304,6 +306,10 @@ func (l *loader) check(key pkgKey, main *module) (*checked, error) {
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("no buildable Go files in %s", key.dir)
+	}
+	if full {
+		// Before the files are read, so a write racing the read is seen.
+		c.stamp = diskStamp(key.dir, names)
 	}
 	return l.checkFiles(c, names)
 }
@@ -448,4 +454,23 @@ func (l *loader) lineIndexOf(c *checked, name string) (*lineIndex, error) {
 	}
 	index, _, _, err := l.sourceOf(nil, name, false)
 	return index, err
+}
+
+// diskStamp fingerprints a workspace package on disk: the directory's
+// modification time (files added or removed) and each file's size and
+// modification time, so edits the editor did not tell the plugin about
+// (a git checkout, another tool) still invalidate the cached check.
+func diskStamp(dir string, names []string) string {
+	var b strings.Builder
+	if st, err := os.Stat(dir); err == nil {
+		fmt.Fprintf(&b, "%d", st.ModTime().UnixNano())
+	}
+	for _, name := range names {
+		if st, err := os.Stat(name); err == nil {
+			fmt.Fprintf(&b, ";%d.%d", st.Size(), st.ModTime().UnixNano())
+		} else {
+			b.WriteString(";-")
+		}
+	}
+	return b.String()
 }
