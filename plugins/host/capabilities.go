@@ -21,7 +21,8 @@ import (
 // host's own legend (LSP's predefined types and modifiers, see semantic.go),
 // full and range, no deltas. When a plugin's real
 // InitializeResult lacks a capability its manifest claimed, requests for it
-// answer null. No dynamic registration is done.
+// answer null. The one capability registered dynamically, when the editor
+// allows it, is a plugin's executeCommand commands (registration.go).
 //
 // Options of one capability from several plugins are merged: lists of
 // strings (trigger characters, code action kinds, commands) are joined,
@@ -45,6 +46,7 @@ func (s *Session) ServerCapabilities() map[string]any {
 				if v == nil {
 					continue
 				}
+				s.markAdvertised(p.name)
 			}
 			if key == "semanticTokensProvider" {
 				v = semanticTokensCapability()

@@ -476,7 +476,7 @@ func (c *fakeClient) Call(ctx context.Context, method string, params any, result
 	switch method {
 	case "workspace/applyEdit":
 		return json.Unmarshal([]byte(`{"applied":true}`), result)
-	case "window/workDoneProgress/create":
+	case "window/workDoneProgress/create", "client/registerCapability":
 		return json.Unmarshal([]byte(`null`), result)
 	}
 	return protocol.Errorf(protocol.ErrMethodNotFound, "%s", method)

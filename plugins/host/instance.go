@@ -188,6 +188,7 @@ func (pi *pluginInstance) init(ctx context.Context, i instance) error {
 	for _, uri := range pi.s.openDocs(pi.p) {
 		pi.syncLocked(uri, nil)
 	}
+	pi.registerCommands(commands)
 	return nil
 }
 

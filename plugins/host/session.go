@@ -56,6 +56,9 @@ type Session struct {
 	docs   map[string]*document
 	insts  map[string]*pluginInstance // by plugin name
 	closed bool
+	// commandsKnown: plugins whose commands the editor has learned, from
+	// ServerCapabilities or a registration (registration.go).
+	commandsKnown map[string]bool
 }
 
 // document is an open document as the session knows it.
@@ -95,6 +98,8 @@ func (h *Host) NewSession(cfg SessionConfig) *Session {
 		cancel: cancel,
 		docs:   make(map[string]*document),
 		insts:  make(map[string]*pluginInstance),
+
+		commandsKnown: make(map[string]bool),
 	}
 	s.clientCaps = clientCapabilities(s.enc, cfg.ClientCapabilities)
 	s.diags = newDiagnostics(s)

@@ -385,3 +385,57 @@ func TestPluginThatFailsToStart(t *testing.T) {
 		t.Fatalf("status %+v", s)
 	}
 }
+
+func TestCommandsRegisteredWhenTheEditorAllows(t *testing.T) {
+	alpha, beta := twoPlugins()
+	client := newFakeClient()
+	h := newHost(Config{}, []*plugin{alpha.plugin(t, nil), beta.plugin(t, nil)}, nil)
+	defer h.Close()
+	s := h.NewSession(SessionConfig{Client: client, Encoding: "utf-16",
+		ClientCapabilities: json.RawMessage(`{"workspace":{"executeCommand":{"dynamicRegistration":true}}}`)})
+	if caps := s.ServerCapabilities(); caps["executeCommandProvider"] != nil {
+		t.Fatalf("commands advertised before any plugin started: %v", caps["executeCommandProvider"])
+	}
+	s.DidOpen(context.Background(), goURI, "go", 1, "package main\n")
+	registrations := func() []string {
+		client.mu.Lock()
+		defer client.mu.Unlock()
+		var out []string
+		for _, c := range client.calls {
+			if c.method == "client/registerCapability" {
+				out = append(out, string(c.params))
+			}
+		}
+		return out
+	}
+	eventually(t, "two registrations", func() bool { return len(registrations()) == 2 })
+	got := strings.Join(registrations(), "\n")
+	for _, want := range []string{`"commands":["alpha.after","alpha.fix"]`, `"commands":["beta.after","beta.fix"]`, `"method":"workspace/executeCommand"`} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("registrations %s lack %s", got, want)
+		}
+	}
+	// The plugins' client capabilities still offer no dynamic registration.
+	alpha.mu.Lock()
+	init := string(alpha.init)
+	alpha.mu.Unlock()
+	if !strings.Contains(init, `"executeCommand":{"dynamicRegistration":false}`) {
+		t.Fatalf("initialize params %s", init)
+	}
+
+	// An editor without dynamic registration gets none.
+	client2 := newFakeClient()
+	s2 := h.NewSession(SessionConfig{Client: client2})
+	s2.DidOpen(context.Background(), goURI, "go", 1, "package main\n")
+	eventually(t, "the second session's plugins", func() bool {
+		a, _ := s2.instanceStatus("alpha")
+		b, _ := s2.instanceStatus("beta")
+		return a.State == StateRunning && b.State == StateRunning
+	})
+	s2.Close()
+	for _, c := range client2.calls {
+		if c.method == "client/registerCapability" {
+			t.Fatal("registered with an editor that cannot take it")
+		}
+	}
+}
