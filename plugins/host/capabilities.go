@@ -222,7 +222,8 @@ func joinStrings(a, b []any) []any {
 // partial results, no file watching or file operations, no showDocument; and
 // with what the host itself does: position encodings (the session's first,
 // then utf-16), workspace/configuration (answered with nulls), workspace
-// folders, didSave, workDoneProgress, and applyEdit when the editor has it.
+// folders, didSave, and workDoneProgress and applyEdit when the editor has
+// them.
 func clientCapabilities(enc encoding, editor json.RawMessage) map[string]any {
 	var ed map[string]any
 	if len(editor) > 0 {
@@ -277,7 +278,11 @@ func clientCapabilities(enc encoding, editor json.RawMessage) map[string]any {
 		ws["applyEdit"] = true
 		ws["workspaceEdit"] = map[string]any{"documentChanges": true}
 	}
-	if ew, ok := ed["window"].(map[string]any); ok {
+	if ed != nil {
+		// Progress the plugin creates goes to the editor: only if it takes it.
+		ew, _ := ed["window"].(map[string]any)
+		wdp, _ := ew["workDoneProgress"].(bool)
+		window["workDoneProgress"] = wdp
 		if v, ok := ew["showMessage"]; ok {
 			window["showMessage"] = v
 		}

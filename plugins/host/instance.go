@@ -19,6 +19,11 @@ const (
 	statusPollEvery   = 200 * time.Millisecond
 )
 
+// startRetryAfter is how long a plugin that failed to start is left alone
+// before the next document of its languages tries again (a variable for
+// tests).
+var startRetryAfter = 30 * time.Second
+
 // Text document sync kinds.
 const (
 	syncNone        = 0
@@ -41,6 +46,7 @@ type pluginInstance struct {
 	mu       sync.Mutex
 	inst     instance // nil until started
 	startErr error
+	failedAt time.Time // when the start failed
 	// initialized is true from the end of init until the instance stops.
 	initialized bool
 	inits       int             // how many times init ran: the generation
@@ -63,6 +69,9 @@ func (pi *pluginInstance) run() {
 	inst, err := pi.p.start(pi.s.ctx, startOptions{handler: pi, folders: pi.s.cfg.Folders, init: pi.init})
 	pi.mu.Lock()
 	pi.inst, pi.startErr = inst, err
+	if err != nil {
+		pi.failedAt = time.Now()
+	}
 	pi.mu.Unlock()
 	close(pi.ready)
 	if err != nil {
@@ -373,6 +382,19 @@ func (pi *pluginInstance) await(ctx context.Context) (instance, error) {
 		return nil, protocol.Errorf(protocol.ErrPluginUnavailable, "plugin %s did not start: %v", pi.p.name, pi.startErr)
 	}
 	return pi.inst, nil
+}
+
+// retry reports whether the instance failed to start long enough ago to
+// be started anew.
+func (pi *pluginInstance) retry() bool {
+	select {
+	case <-pi.ready:
+	default:
+		return false
+	}
+	pi.mu.Lock()
+	defer pi.mu.Unlock()
+	return pi.startErr != nil && time.Since(pi.failedAt) > startRetryAfter
 }
 
 // generation returns how many times init has run.

@@ -167,15 +167,16 @@ func (s *Session) pluginsFor(uri, languageID string) []*plugin {
 	return out
 }
 
-// instance returns the session's instance of p, starting it if needed; nil
-// once the session is closed.
+// instance returns the session's instance of p, starting it if needed (or
+// again, when its last start failed long enough ago); nil once the session
+// is closed.
 func (s *Session) instance(p *plugin) *pluginInstance {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil
 	}
-	if pi := s.insts[p.name]; pi != nil {
+	if pi := s.insts[p.name]; pi != nil && !pi.retry() {
 		return pi
 	}
 	pi := newPluginInstance(s, p)

@@ -384,6 +384,17 @@ func TestPluginThatFailsToStart(t *testing.T) {
 	if s := st.h.Plugins()[0]; s.State != StateStopped || !strings.Contains(s.Reason, "cannot find go") {
 		t.Fatalf("status %+v", s)
 	}
+	// A later document tries again, once the retry delay has passed.
+	st.s.DidOpen(context.Background(), "file:///ws/b.go", "go", 1, "package main\n")
+	if err := st.request(t, "textDocument/hover", docParams(goURI, 0, 0), nil); !errors.Is(err, protocol.ErrPluginUnavailable) {
+		t.Fatalf("hover right after = %v; want no retry yet", err)
+	}
+	defer func(d time.Duration) { startRetryAfter = d }(startRetryAfter)
+	startRetryAfter = 0
+	delete(alpha.requests, "initialize") // the cause is gone
+	st.s.DidOpen(context.Background(), "file:///ws/c.go", "go", 1, "package main\n")
+	eventually(t, "the plugin started", func() bool { return st.h.Plugins()[0].State == StateRunning })
+	eventually(t, "all three documents", func() bool { return alpha.text(goURI) != "" && alpha.text("file:///ws/b.go") != "" && alpha.text("file:///ws/c.go") != "" })
 }
 
 func TestCommandsRegisteredWhenTheEditorAllows(t *testing.T) {
