@@ -394,7 +394,9 @@ func TestPluginThatFailsToStart(t *testing.T) {
 	delete(alpha.requests, "initialize") // the cause is gone
 	st.s.DidOpen(context.Background(), "file:///ws/c.go", "go", 1, "package main\n")
 	eventually(t, "the plugin started", func() bool { return st.h.Plugins()[0].State == StateRunning })
-	eventually(t, "all three documents", func() bool { return alpha.text(goURI) != "" && alpha.text("file:///ws/b.go") != "" && alpha.text("file:///ws/c.go") != "" })
+	eventually(t, "all three documents", func() bool {
+		return alpha.text(goURI) != "" && alpha.text("file:///ws/b.go") != "" && alpha.text("file:///ws/c.go") != ""
+	})
 }
 
 func TestCommandsRegisteredWhenTheEditorAllows(t *testing.T) {
