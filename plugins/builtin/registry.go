@@ -148,6 +148,7 @@ func bridge(s lspbridge.ServerSpec) Builtin {
 			RootMarkers: slices.Clone(s.RootMarkers),
 			Activation:  "on-language",
 		},
+		Capabilities: manifest.Capabilities{LSP: slices.Clone(s.Capabilities)},
 		Permissions: manifest.Permissions{
 			Network:            s.Network,
 			UntrustedWorkspace: "unsupported", // the servers run project code (go list, tsconfig plugins)

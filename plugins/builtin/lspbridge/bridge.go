@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,6 +160,10 @@ type bridge struct {
 	stdin  *os.File // the server's stdin, write end
 	stdout *os.File // the server's stdout, read end
 	errR   *os.File // the server's stderr, read end
+
+	// initialized is set once the host's initialize has gone through
+	// rewriteInitialize; only hostToServer touches it.
+	initialized bool
 
 	stdinMu   sync.Mutex
 	stdinOnce sync.Once
@@ -369,11 +374,48 @@ func (b *bridge) hostToServer() error {
 				b.hostExit.Store(true)
 			}
 		}
+		if !b.initialized && bytes.Contains(msg, []byte(`"initialize"`)) {
+			msg = b.rewriteInitialize(msg)
+		}
 		if err := b.sendToServer(msg); err != nil {
 			// The server's stdin is closed: it is exiting, and Run reports why.
 			b.log.Debug("message to language server dropped", "err", err)
 		}
 	}
+}
+
+// rewriteInitialize makes the bridge the process the server watches: the
+// host's processId names a process of another PID namespace, which the
+// server cannot see and would take for dead (pyright and
+// typescript-language-server poll it and exit 1). The bridge is the
+// server's parent and lives exactly as long as the host wants the server.
+// Only the one initialize request is decoded and re-encoded; every other
+// message passes through untouched.
+func (b *bridge) rewriteInitialize(msg []byte) []byte {
+	env := scanEnvelope(msg)
+	if env.hasResult || string(env.method) != "initialize" {
+		return msg
+	}
+	b.initialized = true
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(msg, &m); err != nil {
+		return msg
+	}
+	var params map[string]json.RawMessage
+	if err := json.Unmarshal(m["params"], &params); err != nil || params == nil {
+		return msg
+	}
+	params["processId"] = json.RawMessage(strconv.Itoa(os.Getpid()))
+	p, err := json.Marshal(params)
+	if err != nil {
+		return msg
+	}
+	m["params"] = p
+	out, err := json.Marshal(m)
+	if err != nil {
+		return msg
+	}
+	return out
 }
 
 // serverToHost reads framed messages from the server's stdout and writes

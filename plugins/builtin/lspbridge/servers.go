@@ -35,6 +35,11 @@ type ServerSpec struct {
 	PassEnv []string
 	// Network is the network the server needs: always "none".
 	Network string
+	// Capabilities are the LSP features the server provides, named as a
+	// manifest's [capabilities] lsp list names them. They are what the host
+	// advertises before the server has started; its initialize answer then
+	// decides.
+	Capabilities []string
 }
 
 // Servers returns the ready-made servers: gopls, pyright and
@@ -49,6 +54,9 @@ func Servers() []ServerSpec {
 			Command:     "gopls",
 			PassEnv:     []string{"GOWORK", "GOPRIVATE", "GOEXPERIMENT", "GOOS", "GOARCH", "GODEBUG"},
 			Network:     "none",
+			Capabilities: []string{"diagnostics", "completion", "hover", "signatureHelp", "definition", "typeDefinition",
+				"implementation", "references", "documentHighlight", "documentSymbol", "workspaceSymbol", "codeAction",
+				"codeLens", "formatting", "rename", "foldingRange", "selectionRange", "inlayHint", "documentLink", "semanticTokens"},
 		},
 		{
 			Name:        "pyright",
@@ -60,6 +68,9 @@ func Servers() []ServerSpec {
 			Node:        true,
 			PassEnv:     []string{"VIRTUAL_ENV", "PYTHONPATH"},
 			Network:     "none",
+			// pyright formats nothing; listing formatting would over-advertise.
+			Capabilities: []string{"diagnostics", "completion", "hover", "signatureHelp", "definition", "declaration",
+				"references", "documentHighlight", "documentSymbol", "workspaceSymbol", "codeAction", "rename"},
 		},
 		{
 			Name:        "typescript",
@@ -70,6 +81,9 @@ func Servers() []ServerSpec {
 			Args:        []string{"--stdio"},
 			Node:        true,
 			Network:     "none",
+			Capabilities: []string{"diagnostics", "completion", "hover", "signatureHelp", "definition", "typeDefinition",
+				"implementation", "references", "documentHighlight", "documentSymbol", "workspaceSymbol", "codeAction",
+				"formatting", "rangeFormatting", "rename", "foldingRange", "selectionRange", "inlayHint", "semanticTokens"},
 		},
 	}
 }
