@@ -14,7 +14,10 @@ import (
 // A plugin that has answered initialize in this session counts with the
 // capabilities it answered. One not started yet (plugins start lazily, when
 // a document of their languages opens, so at the editor's initialize none
-// has) counts with its manifest's advisory [capabilities] lsp list, mapped
+// has) counts with what it answered last in another session of the host
+// (the same plugin, so the same capabilities, trigger characters and
+// commands included), and failing that with its manifest's advisory
+// [capabilities] lsp list, mapped
 // to the plain form of each capability: completion without trigger
 // characters, no executeCommand commands, no onTypeFormatting (its trigger
 // character cannot be guessed). Semantic tokens are advertised with the
@@ -61,12 +64,19 @@ func (s *Session) ServerCapabilities() map[string]any {
 }
 
 // pluginCapabilities returns p's real capabilities when its instance in the
-// session has answered initialize, else those its manifest claims.
+// session has answered initialize, else those an instance of it answered in
+// another session of the host, else those its manifest claims.
 func (s *Session) pluginCapabilities(p *plugin) map[string]any {
 	if pi := s.existing(p.name); pi != nil {
 		if caps, _, _ := pi.view(); caps != nil {
 			return caps
 		}
+	}
+	s.h.mu.Lock()
+	caps := s.h.answered[p.name]
+	s.h.mu.Unlock()
+	if caps != nil {
+		return caps
 	}
 	return advisoryCapabilities(p.manifest.Capabilities.LSP)
 }

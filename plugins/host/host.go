@@ -65,6 +65,10 @@ type Host struct {
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	closed   bool
+	// answered holds each plugin's capabilities from its latest answer to
+	// initialize in any session: what a new session's ServerCapabilities
+	// goes by before its own instance has started.
+	answered map[string]map[string]any
 }
 
 // newHost returns a host over already loaded plugins; release, if not nil,
@@ -83,6 +87,7 @@ func newHost(cfg Config, plugins []*plugin, release func() error) *Host {
 		release:   release,
 		deadlines: defaultDeadlines,
 		sessions:  make(map[*Session]struct{}),
+		answered:  make(map[string]map[string]any),
 	}
 }
 

@@ -179,6 +179,10 @@ func (pi *pluginInstance) init(ctx context.Context, i instance) error {
 		}
 	}
 
+	pi.s.h.mu.Lock()
+	pi.s.h.answered[pi.p.name] = caps
+	pi.s.h.mu.Unlock()
+
 	pi.sendMu.Lock()
 	defer pi.sendMu.Unlock()
 	if err := i.Notify(ctx, "initialized", map[string]any{}); err != nil {

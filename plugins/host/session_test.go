@@ -452,3 +452,23 @@ func TestCommandsRegisteredWhenTheEditorAllows(t *testing.T) {
 		}
 	}
 }
+
+func TestLaterSessionsAdvertiseWhatPluginsAnswered(t *testing.T) {
+	alpha, _ := twoPlugins()
+	alpha.advisory = []string{"completion", "hover"} // hover: claimed, not served
+	st := newSetup(t, "utf-16", alpha)
+	if cp := st.s.ServerCapabilities()["completionProvider"].(map[string]any); cp["triggerCharacters"] != nil {
+		t.Fatalf("first session, before start: %v; the manifest names no trigger characters", cp)
+	}
+	st.s.DidOpen(context.Background(), goURI, "go", 1, "package main\n")
+	<-st.started
+	s2 := st.h.NewSession(SessionConfig{Client: newFakeClient()})
+	defer s2.Close()
+	caps := s2.ServerCapabilities()
+	if cp := caps["completionProvider"].(map[string]any); fmt.Sprint(cp["triggerCharacters"]) != "[.]" {
+		t.Fatalf("second session: completionProvider %v; want alpha's answer from the first", cp)
+	}
+	if caps["hoverProvider"] != nil || caps["executeCommandProvider"] == nil {
+		t.Fatalf("second session: %v", caps)
+	}
+}
