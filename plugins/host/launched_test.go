@@ -32,12 +32,15 @@ func TestMain(m *testing.M) {
 		case sandbox.LauncherCommand:
 			os.Exit(sandbox.LauncherMain(os.Args[2:]))
 		case builtin.RunCommand:
+			if len(os.Args) < 3 {
+				os.Exit(2)
+			}
 			for _, b := range testBuiltins() {
-				if len(os.Args) > 2 && b.Manifest.Name == os.Args[2] {
+				if b.Manifest.Name == os.Args[2] {
 					os.Exit(b.Run(os.Args[3:]))
 				}
 			}
-			os.Exit(2)
+			os.Exit(builtin.Run(os.Args[2], os.Args[3:]))
 		}
 	}
 	os.Exit(m.Run())
