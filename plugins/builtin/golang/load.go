@@ -161,7 +161,9 @@ func (l *loader) valid(c *checked, seen map[*checked]bool) bool {
 		return ok
 	}
 	seen[c] = true
-	ok := l.cache[c.key] == c && l.docs.gen(c.key.dir) == c.gen && (!c.full || diskStamp(c.key.dir, c.names) == c.stamp)
+	ok := l.cache[c.key] == c && l.docs.gen(c.key.dir) == c.gen &&
+		(!c.full || diskStamp(c.key.dir, c.names) == c.stamp) &&
+		(!c.full || c.mod == nil || l.res.moduleAt(c.mod.dir) == c.mod) // go.mod edited: imports may resolve anew
 	for _, d := range c.deps {
 		if !ok {
 			break

@@ -75,6 +75,17 @@ func TestDependenciesResolveFromTheModuleCacheWithoutTheGoCommand(t *testing.T) 
 		d[0].Range.Start != at(t, bad, `"example.com/notrequired"`, 0, encUTF16) {
 		t.Errorf("diagnostic for a missing module = %+v", d)
 	}
+	// Once go.mod requires it (and the module is in the cache), the error
+	// goes at the next check: go.mod edits invalidate the cached packages.
+	writeFiles(t, filepath.Join(cache, "example.com", "notrequired@v0.1.0"), map[string]string{
+		"go.mod": "module example.com/notrequired\n",
+		"n.go":   "package notrequired\n\nconst X = 1\n",
+	})
+	writeFiles(t, f.dir, map[string]string{
+		"go.mod": files["go.mod"] + "require example.com/notrequired v0.1.0\n",
+	})
+	f.c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": uriIn(f.dir, "main.go")}})
+	f.c.diagnostics(buri, func(d []diagnostic) bool { return len(d) == 0 })
 }
 
 // TestTestFilesAreCheckedWithTheirPackage opens an in-package test file and

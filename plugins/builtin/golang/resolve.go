@@ -3,6 +3,7 @@ package golang
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -21,10 +22,7 @@ type resolver struct {
 }
 
 func newResolver() *resolver {
-	goroot := os.Getenv("GOROOT")
-	if goroot == "" {
-		goroot = runtime.GOROOT() //nolint:staticcheck // no go command may be run to ask
-	}
+	goroot := findGoroot()
 	modcache := os.Getenv("GOMODCACHE")
 	if modcache == "" {
 		gopath := os.Getenv("GOPATH")
@@ -41,6 +39,26 @@ func newResolver() *resolver {
 		}
 	}
 	return &resolver{goroot: filepath.Clean(goroot), modcache: filepath.Clean(modcache), modules: map[string]*module{}}
+}
+
+// findGoroot returns the first of $GOROOT, the GOROOT this binary was built
+// with (empty under -trimpath), the directory above the `go` found on PATH
+// (looked up, never run), /usr/local/go and /usr/lib/go that holds
+// src/runtime.
+func findGoroot() string {
+	candidates := []string{os.Getenv("GOROOT"), runtime.GOROOT()} //nolint:staticcheck // the go command may not be run to ask
+	if goBin, err := exec.LookPath("go"); err == nil {
+		if real, err := filepath.EvalSymlinks(goBin); err == nil {
+			candidates = append(candidates, filepath.Dir(filepath.Dir(real)))
+		}
+	}
+	candidates = append(candidates, "/usr/local/go", "/usr/lib/go")
+	for _, c := range candidates {
+		if c != "" && isDir(filepath.Join(c, "src", "runtime")) {
+			return c
+		}
+	}
+	return candidates[0]
 }
 
 // gorootSrc is the directory of the standard library's sources.

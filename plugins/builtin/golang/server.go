@@ -25,7 +25,7 @@ func Server() *sdk.Server {
 		Requests:      map[string]sdk.Handler{},
 		Notifications: map[string]func(context.Context, *sdk.Conn, json.RawMessage){},
 	}
-	for method := range newSession().requests() {
+	for method := range (&session{}).requests() { // the method names only
 		srv.Requests[method] = func(ctx context.Context, c *sdk.Conn, params json.RawMessage) (any, error) {
 			s := r.get(c)
 			res, err := s.requests()[method](ctx, params)
@@ -39,7 +39,7 @@ func Server() *sdk.Server {
 			return res, err
 		}
 	}
-	for method := range newSession().notifications() {
+	for method := range (&session{}).notifications() {
 		srv.Notifications[method] = func(ctx context.Context, c *sdk.Conn, params json.RawMessage) {
 			s := r.get(c)
 			err := s.notifications()[method](ctx, &conn{c: c, s: s}, params)
