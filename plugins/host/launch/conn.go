@@ -16,8 +16,8 @@ import (
 
 // frameStream is the host's end of a Session stream: one JSON-RPC message
 // per Frame. grpc.BidiStreamingClient[pluginv1.Frame, pluginv1.Frame]
-// satisfies it. Send is called under conn.sendMu only; Recv only from the
-// read loop.
+// satisfies it. Send is called by the holder of conn.sendSem only; Recv
+// only from the read loop.
 type frameStream interface {
 	Send(*pluginv1.Frame) error
 	Recv() (*pluginv1.Frame, error)
@@ -41,7 +41,11 @@ type conn struct {
 	log      *slog.Logger
 	trace    func(outgoing bool, msg []byte)
 
-	sendMu sync.Mutex
+	// sendSem admits one sender at a time (gRPC streams allow one). It is a
+	// channel rather than a mutex so that a caller waiting behind a Send
+	// that flow control holds up (a plugin that stopped reading) gives up
+	// when its context ends.
+	sendSem chan struct{}
 
 	nextID atomic.Int64
 
@@ -96,6 +100,7 @@ func newConn(stream frameStream, h Handler, maxBytes int, log *slog.Logger, trac
 		maxBytes: maxBytes,
 		log:      log,
 		trace:    trace,
+		sendSem:  make(chan struct{}, 1),
 		pending:  make(map[int64]chan *envelope),
 		incoming: make(map[string]context.CancelFunc),
 		done:     make(chan struct{}),
@@ -231,7 +236,7 @@ func (c *conn) serveRequest(e *envelope) {
 		c.log.Error("cannot encode the answer to the plugin's request", "method", e.Method, "error", err)
 		msg, _ = encodeError(e.ID, protocol.Errorf(protocol.ErrInternal, "encode answer to %s: %v", e.Method, err))
 	}
-	if err := c.send(msg); err != nil && !errors.Is(err, errConnDone) {
+	if err := c.send(c.ctx, msg); err != nil && !errors.Is(err, errConnDone) && c.ctx.Err() == nil {
 		c.log.Warn("cannot answer the plugin's request", "method", e.Method, "error", err)
 	}
 }
@@ -240,8 +245,9 @@ func (c *conn) serveRequest(e *envelope) {
 var errConnDone = errors.New("session ended")
 
 // send writes one message as one Frame. A message over the cap is refused
-// here: gRPC would end the whole stream over it.
-func (c *conn) send(msg []byte) error {
+// here: gRPC would end the whole stream over it. Waiting for another
+// sender ends with ctx; a Send already under way is not abandoned.
+func (c *conn) send(ctx context.Context, msg []byte) error {
 	if len(msg) > c.maxBytes {
 		return protocol.Errorf(protocol.ErrTooLarge, "message of %d bytes is over the %d-byte limit for plugin messages", len(msg), c.maxBytes)
 	}
@@ -250,8 +256,14 @@ func (c *conn) send(msg []byte) error {
 		return errConnDone
 	default:
 	}
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
+	select {
+	case c.sendSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return errConnDone
+	}
+	defer func() { <-c.sendSem }()
 	if c.trace != nil {
 		c.trace(true, msg)
 	}
@@ -308,10 +320,13 @@ func (c *conn) call(ctx context.Context, method string, params any, crashed func
 	}
 	c.pending[id] = ch
 	c.mu.Unlock()
-	if err := c.send(msg); err != nil {
+	if err := c.send(ctx, msg); err != nil {
 		c.forget(id)
 		if errors.Is(err, protocol.ErrTooLarge) {
 			return nil, err
+		}
+		if ctx.Err() != nil && c.err() == nil {
+			return nil, &CallError{Method: method, Ctx: ctx.Err()}
 		}
 		// The stream is gone: wait for the conn to fail with the cause.
 		select {
@@ -328,7 +343,7 @@ func (c *conn) call(ctx context.Context, method string, params any, crashed func
 		c.forget(id)
 		// The plugin may be busy; never let the caller wait on this write.
 		go func() {
-			if err := c.notify("$/cancelRequest", cancelParams{ID: id}); err != nil && !errors.Is(err, errConnDone) {
+			if err := c.notify(c.ctx, "$/cancelRequest", cancelParams{ID: id}); err != nil && !errors.Is(err, errConnDone) {
 				c.log.Debug("cannot send $/cancelRequest", "id", id, "error", err)
 			}
 		}()
@@ -354,13 +369,13 @@ func (c *conn) forget(id int64) {
 	c.mu.Unlock()
 }
 
-// notify sends a notification.
-func (c *conn) notify(method string, params any) error {
+// notify sends a notification; ctx bounds the wait for another sender.
+func (c *conn) notify(ctx context.Context, method string, params any) error {
 	msg, err := encodeRequest(0, method, params)
 	if err != nil {
 		return err
 	}
-	return c.send(msg)
+	return c.send(ctx, msg)
 }
 
 // answer turns a response into Call's results: its result bytes (null when

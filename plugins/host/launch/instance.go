@@ -193,9 +193,12 @@ func (i *Instance) Notify(ctx context.Context, method string, params any) error 
 	if err != nil {
 		return err
 	}
-	if err := p.conn.notify(method, params); err != nil {
+	if err := p.conn.notify(ctx, method, params); err != nil {
 		if cause := p.conn.err(); cause != nil {
 			return p.crashed(cause)
+		}
+		if ctx.Err() != nil {
+			return &CallError{Method: method, Ctx: ctx.Err()}
 		}
 		return err
 	}

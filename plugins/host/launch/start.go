@@ -301,16 +301,34 @@ func (p *process) kill() {
 // which ends the process.
 func (p *process) shutdown(deadline time.Time) {
 	p.stopping.Store(true)
+	answered := false
 	if p.conn.err() == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), min(shutdownWait, time.Until(deadline)))
-		_, err := p.conn.call(ctx, "shutdown", nil, p.crashed)
-		cancel()
-		if err != nil {
-			p.inst.log.Debug("plugin did not answer shutdown", "error", err)
+		// In a goroutine of its own: a plugin that stopped reading holds up
+		// the write, and terminate, which ends it, must come regardless.
+		done := make(chan bool, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), min(shutdownWait, time.Until(deadline)))
+			defer cancel()
+			_, err := p.conn.call(ctx, "shutdown", nil, p.crashed)
+			if err != nil {
+				p.inst.log.Debug("plugin did not answer shutdown", "error", err)
+			}
+			if p.conn.err() == nil {
+				ectx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+				defer cancel()
+				_ = p.conn.notify(ectx, "exit", nil)
+			}
+			done <- err == nil
+		}()
+		select {
+		case answered = <-done:
+		case <-time.After(min(shutdownWait, time.Until(deadline)) + 50*time.Millisecond):
 		}
-		if p.conn.err() == nil {
-			_ = p.conn.notify("exit", nil)
-		}
+	}
+	if !answered {
+		// Nothing graceful will work on a plugin that ignored shutdown:
+		// go-plugin's Kill would only wait its 2 s for it.
+		p.kill()
 	}
 	p.terminate(deadline)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,4 +99,45 @@ func TestCloseDuringRestart(t *testing.T) {
 		}
 		assertNoChildren(t)
 	}
+}
+
+// A plugin that stops reading (SIGSTOP) fills its stream until gRPC's flow
+// control holds the host's writes: a caller queued behind such a write
+// still gets its deadline, and Close still ends everything within 5 s.
+func TestStoppedPlugin(t *testing.T) {
+	set := load(t, config(t, "echo"))
+	i := start(t, set, "echo", launch.StartOptions{})
+	pid := i.Status().PID
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 1<<20)
+	var sent atomic.Int32
+	go func() {
+		for range 64 { // 64 MiB: far more than any flow-control window
+			if i.Notify(context.Background(), "echo", big) != nil {
+				return
+			}
+			sent.Add(1)
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if n := sent.Load(); n == 0 || n == 64 {
+		t.Fatalf("%d of 64 MiB-notifications went out to a stopped plugin: the test needs some, then a held write", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	_, err := i.Call(ctx, "echo", 1)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > 400*time.Millisecond {
+		t.Fatalf("a call behind a held write: %v after %v", err, time.Since(t0))
+	}
+	t0 = time.Now()
+	i.Close()
+	if took := time.Since(t0); took > 5*time.Second {
+		t.Fatalf("Close of a stopped plugin took %v", took)
+	} else {
+		t.Logf("Close of a stopped plugin took %v", took)
+	}
+	assertNoChildren(t)
 }
