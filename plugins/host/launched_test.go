@@ -273,6 +273,17 @@ malformed:
 		t.Fatalf("panic hover error %v; want one naming the plugin", err)
 	}
 
+	if _, err := hoverText(t, st, open("huge.txt", "huge")); err == nil || !strings.Contains(err.Error(), "plugin fault") {
+		t.Fatalf("huge hover error %v; want one naming the plugin (the answer is over the 16 MiB cap)", err)
+	}
+	// gRPC ends the session stream over the cap, which the launch layer
+	// treats as a crash: the plugin comes back.
+	eventually(t, "hovers answered again after the huge answer", func() bool {
+		got, err := hoverText(t, st, uri("ok.txt"))
+		return err == nil && got == "fault: ok"
+	})
+
+	st.h.deadlines.interactive = 10 * time.Second
 	_, err = hoverText(t, st, open("crash.txt", "crash"))
 	if !errors.Is(err, protocol.ErrPluginCrashed) {
 		t.Fatalf("crash: %v", err)
