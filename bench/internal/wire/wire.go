@@ -87,7 +87,8 @@ type Client struct {
 	req    []byte // reused request body
 	out    []byte // reused frame
 	in     []byte // reused incoming body
-	prefix []byte // reused expected answer prefix
+	prefix []byte // reused expected answer prefix, as sourcegraph/jsonrpc2 writes it
+	front  []byte // reused expected answer prefix, jsonrpc first, as gathering writes it
 }
 
 // NewClient returns a client over rwc.
@@ -116,10 +117,11 @@ func (c *Client) Notify(method string, params []byte) error {
 // (notifications, requests) are skipped. An error answer is returned as an
 // error.
 //
-// The answer is recognised by its first bytes, {"id":N,"result": as
-// sourcegraph/jsonrpc2 writes it on both sides of every comparison here;
-// anything else is decoded in full, so a differently ordered answer is
-// still understood, only more slowly.
+// The answer is recognised by its first bytes: {"id":N,"result": as
+// sourcegraph/jsonrpc2 writes it (the peers), or {"jsonrpc":"2.0","id":N,"result":
+// as gathering's one-pass reply writes it, so neither side pays for a full
+// decode; anything else is decoded in full, so a differently ordered
+// answer is still understood, only more slowly.
 func (c *Client) Call(method string, params []byte) (json.RawMessage, error) {
 	id := c.nextID
 	c.nextID++
@@ -129,10 +131,15 @@ func (c *Client) Call(method string, params []byte) (json.RawMessage, error) {
 		return nil, fmt.Errorf("write %s: %w", method, err)
 	}
 	c.prefix = append(strconv.AppendInt(append(c.prefix[:0], `{"id":`...), id, 10), `,"result":`...)
+	c.front = append(strconv.AppendInt(append(c.front[:0], `{"jsonrpc":"2.0","id":`...), id, 10), `,"result":`...)
 	for {
 		msg, err := c.Read()
 		if err != nil {
 			return nil, fmt.Errorf("read answer to %s: %w", method, err)
+		}
+		if bytes.HasPrefix(msg, c.front) && msg[len(msg)-1] == '}' {
+			// The rest is the result and the closing brace.
+			return msg[len(c.front) : len(msg)-1], nil
 		}
 		if bytes.HasPrefix(msg, c.prefix) && msg[len(msg)-1] == '}' {
 			// The rest is the result and `,"jsonrpc":"2.0"}`.
