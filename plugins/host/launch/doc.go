@@ -29,7 +29,14 @@
 // LSP client: [Instance.Call] numbers requests and matches answers, sends
 // $/cancelRequest when its context ends first and returns that context's
 // error (a [*CallError]); the plugin's notifications and requests reach
-// [StartOptions].Handler in wire order.
+// [StartOptions].Handler in wire order, on a delivery goroutine of their own,
+// so a slow Handler never holds up answers. Messages are capped in both
+// directions (16 MiB by default): an oversized request is refused before it
+// is sent, an oversized message from the plugin ends its session (gRPC
+// refuses it) and counts as a crash. Notify and Call write the frame before
+// they return, one writer at a time; a caller waiting for its turn gives up
+// when its context ends, so a plugin that stops reading cannot hold callers
+// past their deadlines.
 //
 // # Supervising
 //
@@ -39,6 +46,11 @@
 // protocol.ErrPluginCrashed, the process group is killed, and the instance
 // restarts after a back-off (100 ms doubling to 10 s) and runs
 // [StartOptions].Init again; 5 crashes within 3 minutes disable it.
-// [Instance.Close] asks the plugin to shut down (2 s), then kills it and
-// everything it started, and never takes longer than 5 s.
+// The process is reaped by its own goroutine (locked to the OS thread that
+// forked it, so Pdeathsig holds), and its process group is killed the moment
+// it exits, while the dead leader still holds the group id; with a PID
+// namespace the kernel kills the rest anyway. [Instance.Close] asks the
+// plugin to shut down (2 s), lets go-plugin stop it, then kills it and
+// everything it started; it never takes longer than 5 s. Output on stderr
+// goes to a 1 MiB ring ([Instance.Stderr]) and, rate-limited, to the log.
 package launch
