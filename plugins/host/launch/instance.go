@@ -15,8 +15,11 @@ import (
 // implements it. Calls come in wire order, one at a time, on a goroutine of
 // the instance's own, so a Handler never delays the answers to
 // [Instance.Call]; but while it runs, later messages from the same plugin
-// wait. Request's context ends when the plugin cancels the request
-// ($/cancelRequest) or its session ends.
+// wait, and once 64 of them wait, reading stops (the plugin is slowed down
+// rather than the host buffering a flood) and so do the answers behind
+// them: a Handler must not wait on a Call to the same instance. Request's
+// context ends when the plugin cancels the request ($/cancelRequest) or its
+// session ends.
 type Handler interface {
 	Notification(ctx context.Context, method string, params json.RawMessage)
 	Request(ctx context.Context, method string, params json.RawMessage) (any, error)
