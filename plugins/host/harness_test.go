@@ -524,6 +524,12 @@ type setup struct {
 
 func newSetup(t *testing.T, enc string, plugins ...*testPlugin) *setup {
 	t.Helper()
+	return newSetupWith(t, enc, json.RawMessage(`{"window":{"workDoneProgress":true}}`), plugins...)
+}
+
+// newSetupWith is newSetup for an editor with the given capabilities.
+func newSetupWith(t *testing.T, enc string, editorCaps json.RawMessage, plugins ...*testPlugin) *setup {
+	t.Helper()
 	st := &setup{client: newFakeClient(), started: make(chan *pipeInstance, 16)}
 	var ps []*plugin
 	for _, tp := range plugins {
@@ -533,7 +539,7 @@ func newSetup(t *testing.T, enc string, plugins ...*testPlugin) *setup {
 	// Generous deadlines: the race detector on a loaded machine is slow.
 	// TestDeadlineCancelsAndTimesOut sets its own; the defaults are checked there.
 	st.h.deadlines = deadlines{interactive: 20 * time.Second, edit: 20 * time.Second, workspace: 30 * time.Second, other: 20 * time.Second}
-	st.s = st.h.NewSession(SessionConfig{Client: st.client, Folders: []Folder{{URI: "file:///ws", Path: "/ws"}}, Encoding: enc})
+	st.s = st.h.NewSession(SessionConfig{Client: st.client, Folders: []Folder{{URI: "file:///ws", Path: "/ws"}}, Encoding: enc, ClientCapabilities: editorCaps})
 	t.Cleanup(func() { st.h.Close() })
 	return st
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"time"
 
 	"github.com/gathering-dev/gathering/protocol"
 )
@@ -56,7 +57,17 @@ func (pi *pluginInstance) Request(ctx context.Context, method string, params jso
 		if !ok {
 			return nil, protocol.Errorf(protocol.ErrInvalidParams, "%s: params are not an object", method)
 		}
+		if !editorShowsProgress(s.cfg.ClientCapabilities) {
+			// The editor takes no progress: say yes to the plugin (plugins
+			// such as gopls wait for this answer before loading anything)
+			// and drop the token's $/progress, which renameToken does for
+			// a token it never saw created.
+			return nil, nil
+		}
 		pi.renameToken(m, true)
+		// An editor that never answers must not stall the plugin's work.
+		ctx, cancel := context.WithTimeout(ctx, progressCreateTimeout)
+		defer cancel()
 		return pi.callClient(ctx, method, m)
 	case "workspace/applyEdit":
 		v, err := decodeJSON(params)
@@ -81,6 +92,21 @@ func (pi *pluginInstance) Request(ctx context.Context, method string, params jso
 	default:
 		return nil, protocol.Errorf(protocol.ErrMethodNotFound, "%s is not something the gathering host answers plugins", method)
 	}
+}
+
+// progressCreateTimeout bounds how long a plugin waits for the editor to
+// accept a progress token.
+const progressCreateTimeout = 5 * time.Second
+
+// editorShowsProgress reports whether the editor's capabilities include
+// window.workDoneProgress.
+func editorShowsProgress(raw json.RawMessage) bool {
+	var c struct {
+		Window struct {
+			WorkDoneProgress bool `json:"workDoneProgress"`
+		} `json:"window"`
+	}
+	return json.Unmarshal(raw, &c) == nil && c.Window.WorkDoneProgress
 }
 
 // callClient forwards a request to the editor and returns its answer.

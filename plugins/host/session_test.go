@@ -472,3 +472,40 @@ func TestLaterSessionsAdvertiseWhatPluginsAnswered(t *testing.T) {
 		t.Fatalf("second session: %v", caps)
 	}
 }
+
+// TestProgressWithoutEditorSupport: an editor that takes no progress is
+// never asked to create a token; the plugin is told yes at once (gopls
+// waits for that answer before loading the workspace) and its progress is
+// dropped.
+func TestProgressWithoutEditorSupport(t *testing.T) {
+	var created atomic.Value
+	alpha := &testPlugin{name: "alpha", langs: []string{"go"}, sync: syncFull, encoding: "utf-16",
+		caps: map[string]any{"hoverProvider": true},
+		requests: map[string]sdk.Handler{
+			"textDocument/hover": func(ctx context.Context, c *sdk.Conn, _ json.RawMessage) (any, error) {
+				err := c.Call(ctx, "window/workDoneProgress/create", map[string]any{"token": 7}, nil)
+				created.Store(fmt.Sprint(err))
+				c.Notify(ctx, "$/progress", map[string]any{"token": 7, "value": map[string]any{"kind": "begin", "title": "indexing"}})
+				return map[string]any{"contents": "ok"}, nil
+			},
+		}}
+	st := newSetupWith(t, "utf-16", json.RawMessage(`{}`), alpha)
+	st.s.DidOpen(context.Background(), goURI, "go", 1, "package a\n")
+	if err := st.request(t, "textDocument/hover", docParams(goURI, 0, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := created.Load(); got != "<nil>" {
+		t.Errorf("create answered %v, want success", got)
+	}
+	st.client.mu.Lock()
+	calls := st.client.calls
+	st.client.mu.Unlock()
+	for _, c := range calls {
+		if c.method == "window/workDoneProgress/create" {
+			t.Errorf("the editor was asked to create a progress token it cannot show")
+		}
+	}
+	if m := st.client.notifications("$/progress"); len(m) != 0 {
+		t.Errorf("$/progress forwarded to an editor without progress: %s", m)
+	}
+}
