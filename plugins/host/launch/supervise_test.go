@@ -63,7 +63,7 @@ func TestCrashRestartsAndDisables(t *testing.T) {
 	}
 	t0 := time.Now()
 	_, err := i.Call(context.Background(), "echo", 1)
-	if !errors.Is(err, protocol.ErrPluginUnavailable) || !strings.Contains(err.Error(), "disabled") || time.Since(t0) > 10*time.Millisecond {
+	if !errors.Is(err, protocol.ErrPluginUnavailable) || !strings.Contains(err.Error(), "disabled") || time.Since(t0) > 100*time.Millisecond {
 		t.Fatalf("call on a disabled instance: %v after %v", err, time.Since(t0))
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -91,7 +91,7 @@ func TestCloseDuringRestart(t *testing.T) {
 		time.Sleep(wait)
 		t0 := time.Now()
 		i.Close()
-		if took := time.Since(t0); took > time.Second {
+		if took := time.Since(t0); took > 2*time.Second {
 			t.Fatalf("Close %v into the restart took %v", wait, took)
 		}
 		if st := i.Status(); st.State != launch.StateStopped {
@@ -129,7 +129,7 @@ func TestStoppedPlugin(t *testing.T) {
 	defer cancel()
 	t0 := time.Now()
 	_, err := i.Call(ctx, "echo", 1)
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > 400*time.Millisecond {
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > time.Second {
 		t.Fatalf("a call behind a held write: %v after %v", err, time.Since(t0))
 	}
 	t0 = time.Now()
