@@ -37,7 +37,7 @@ func TestBuiltinRoundTrip(t *testing.T) {
 	if st.State != launch.StateRunning || st.PID == 0 || st.Name != "echo" || st.Version != "1.0.0" {
 		t.Fatalf("status %+v", st)
 	}
-	if !strings.Contains(st.Sandbox, "landlock") {
+	if !strings.Contains(st.Sandbox, "landlock-abi-") || !strings.Contains(st.Sandbox, "seccomp ") || !strings.Contains(st.Sandbox, "ns:user,pid,net") {
 		t.Fatalf("sandbox level %q", st.Sandbox)
 	}
 	t.Logf("sandbox: %s", st.Sandbox)
