@@ -77,3 +77,24 @@ func TestPyrightBuiltinThroughBridge(t *testing.T) {
 	i.Close()
 	assertNoChildren(t)
 }
+
+func TestTypescriptBuiltinThroughBridge(t *testing.T) {
+	set := bridged(t, "typescript")
+	dir := t.TempDir()
+	text := "export function answer(): number { return 42; }\nanswer();\n"
+	path := filepath.Join(dir, "main.ts")
+	os.WriteFile(path, []byte(text), 0o644)
+	i := start(t, set, "typescript", launch.StartOptions{Handler: newRecorder(), Folders: []launch.Folder{{URI: "file://" + dir, Path: dir}}, Init: initGo(dir)})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	uri := "file://" + path
+	if err := i.Notify(ctx, "textDocument/didOpen", map[string]any{"textDocument": map[string]any{"uri": uri, "languageId": "typescript", "version": 1, "text": text}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := i.Call(ctx, "textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 1, "character": 2}})
+	if err != nil || !strings.Contains(string(got), "answer(): number") {
+		t.Fatalf("hover through typescript-language-server: %s %v\nstderr: %s", got, err, i.Stderr())
+	}
+	i.Close()
+	assertNoChildren(t)
+}
