@@ -42,9 +42,11 @@
 // # Where packages come from
 //
 // The package of a file is every buildable .go file of its directory (build
-// constraints evaluated for the plugin's GOOS/GOARCH with cgo disabled, so
-// pure-Go fallbacks are chosen), with open documents overriding the disk; a
-// file the constraints exclude is checked on its own. A _test.go file is
+// constraints evaluated for the plugin's GOOS/GOARCH), with open documents
+// overriding the disk; a file the constraints exclude is checked on its own.
+// In the workspace cgo files are included and `import "C"` is faked (any
+// C.name is accepted); in GOROOT and the module cache cgo is off, so the
+// pure-Go fallbacks (netgo, osusergo) are checked instead. A _test.go file is
 // checked with the test files of its package; an external test package
 // (p_test) on its own, importing p.
 //

@@ -70,10 +70,11 @@ const defaultMaxPackages = 2000
 // reads checked packages or positions of its file set holds mu, because an
 // eviction removes files from the set.
 type loader struct {
-	res  *resolver
-	docs *documents
-	ctxt build.Context
-	max  int
+	res    *resolver
+	docs   *documents
+	ctxt   build.Context // for GOROOT and the module cache: cgo off
+	wsCtxt build.Context // for the workspace: cgo files included, "C" faked
+	max    int
 
 	mu      sync.Mutex
 	fset    *token.FileSet
@@ -101,6 +102,11 @@ func newLoader(res *resolver, docs *documents) *loader {
 		}
 		return os.Open(path)
 	}
+	// In the workspace a cgo file is the user's code: it is checked with
+	// go/types' FakeImportC (C.anything is accepted), as gopls shows it
+	// with cgo on.
+	l.wsCtxt = l.ctxt
+	l.wsCtxt.CgoEnabled = true
 	return l
 }
 
@@ -235,9 +241,13 @@ func (l *loader) listFiles(key pkgKey) ([]string, error) {
 	}
 	type file struct{ path, pkg string }
 	var plain, tests []file
+	ctxt := &l.ctxt
+	if l.isWorkspace(key.dir) {
+		ctxt = &l.wsCtxt
+	}
 	for _, n := range names {
 		path := filepath.Join(key.dir, n)
-		if ok, err := l.ctxt.MatchFile(key.dir, n); err != nil || !ok {
+		if ok, err := ctxt.MatchFile(key.dir, n); err != nil || !ok {
 			continue
 		}
 		src, err := l.readSource(path)
@@ -349,6 +359,7 @@ func (l *loader) checkFiles(c *checked, names []string) (*checked, error) {
 	conf := types.Config{
 		Importer:         imp,
 		IgnoreFuncBodies: !c.full,
+		FakeImportC:      c.full,
 		Sizes:            types.SizesFor("gc", l.ctxt.GOARCH),
 		Error: func(err error) {
 			if c.full {

@@ -110,3 +110,28 @@ func TestTestFilesAreCheckedWithTheirPackage(t *testing.T) {
 	auri := f.open("a/a.go", files["a/a.go"])
 	f.c.diagnostics(auri, func(d []diagnostic) bool { return len(d) == 0 })
 }
+
+// TestBuildConstraintsAndCgoFiles: a file excluded by its constraints is
+// still checked (on its own), and a cgo file of the workspace is checked
+// with its package, C.anything accepted.
+func TestBuildConstraintsAndCgoFiles(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"go.mod": "module example.com/g\n\ngo 1.22\n",
+		"g.go":   "package g\n\nvar Y = X + 1\n",
+		"cgo.go": "package g\n\n// #include <stdio.h>\nimport \"C\"\n\nvar X = 1\n\nfunc f() { C.puts(nil) }\n",
+		"ign.go": "//go:build ignore\n\npackage main\n\nfunc main() { println(undefinedThing) }\n",
+	}
+	f := newFixture(t, files)
+	curi := f.open("cgo.go", files["cgo.go"])
+	guri := f.open("g.go", files["g.go"])
+	f.c.diagnostics(curi, func(d []diagnostic) bool { return len(d) == 0 })
+	f.c.diagnostics(guri, func(d []diagnostic) bool { return len(d) == 0 })
+	ign := files["ign.go"]
+	iuri := f.open("ign.go", ign)
+	d := f.c.diagnostics(iuri, func(d []diagnostic) bool { return len(d) > 0 })
+	want := lspRange{at(t, ign, "undefinedThing", 0, encUTF16), at(t, ign, "undefinedThing", len("undefinedThing"), encUTF16)}
+	if len(d) != 1 || d[0].Message != "undefined: undefinedThing" || d[0].Range != want {
+		t.Errorf("diagnostics of the ignored file = %+v", d)
+	}
+}
