@@ -22,7 +22,7 @@ func (s *session) completion(ctx context.Context, raw json.RawMessage) (any, err
 	}
 	s.l.mu.Lock()
 	defer s.l.mu.Unlock()
-	t, off, err := s.locate(p)
+	t, off, err := s.locate(ctx, p)
 	if err != nil {
 		return nil, err
 	}

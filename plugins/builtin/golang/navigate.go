@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"go/ast"
+	"go/format"
 	"go/token"
 	"go/types"
 	"strings"
@@ -63,7 +64,7 @@ func (s *session) hover(ctx context.Context, raw json.RawMessage) (any, error) {
 	}
 	s.l.mu.Lock()
 	defer s.l.mu.Unlock()
-	t, off, err := s.locate(p)
+	t, off, err := s.locate(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func (s *session) signature(obj types.Object, pkg *types.Package) string {
 		if _, ok := o.Type().(*types.TypeParam); ok {
 			return types.ObjectString(o, qual)
 		}
-		return "type " + o.Name() + typeParamsString(o, qual) + " " + types.TypeString(o.Type().Underlying(), qual)
+		return gofmt("type " + o.Name() + typeParamsString(o, qual) + " " + types.TypeString(o.Type().Underlying(), qual))
 	case *types.Func:
 		sig := o.Signature()
 		if sig.Recv() == nil {
@@ -217,7 +218,7 @@ func (s *session) definition(ctx context.Context, raw json.RawMessage) (any, err
 	}
 	s.l.mu.Lock()
 	defer s.l.mu.Unlock()
-	t, off, err := s.locate(p)
+	t, off, err := s.locate(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -273,4 +274,15 @@ func (s *session) packageLocation(c *checked, imported *types.Package) (any, err
 		return []location{loc}, nil
 	}
 	return []location{}, nil
+}
+
+// gofmt lays out a declaration as gofmt would (a struct one field per
+// line), or returns it as it is if it does not parse.
+func gofmt(decl string) string {
+	const header = "package p\n\n"
+	out, err := format.Source([]byte(header + decl))
+	if err != nil {
+		return decl
+	}
+	return strings.TrimSpace(strings.TrimPrefix(string(out), header))
 }

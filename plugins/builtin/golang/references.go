@@ -46,7 +46,7 @@ func (s *session) references(ctx context.Context, raw json.RawMessage) (any, err
 	}
 	s.l.mu.Lock()
 	defer s.l.mu.Unlock()
-	t, off, err := s.locate(p.textDocumentPositionParams)
+	t, off, err := s.locate(ctx, p.textDocumentPositionParams)
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func TestHoverShowsSignatureAndDocAcrossPackagesAndStd(t *testing.T) {
 		want   string
 	}{
 		{"Greet()", "```go\nfunc (g *a.Greeter) Greet() string\n```\n\nGreet returns a greeting for g's name."},
-		{"Greeter{", "```go\ntype Greeter struct{Name string; count int}\n```\n\nGreeter says hello."},
+		{"Greeter{", "```go\ntype Greeter struct {\n\tName  string\n\tcount int\n}\n```\n\nGreeter says hello."},
 		{"Name:", "```go\nfield Name string\n```\n\nName is who is greeted."},
 		{"Wide", "```go\nvar a.Wide string\n```\n\nWide follows multi-byte text."},
 		{"h := ", "```go\nvar h string\n```"},

@@ -212,9 +212,13 @@ func (s *session) targetOf(path string) (*target, error) {
 	return &target{c: c, file: f, path: path, index: index, tf: s.l.fset.File(f.FileStart)}, nil
 }
 
-// locate decodes position params and finds the target file and the byte
-// offset of the position in it. l.mu is held.
-func (s *session) locate(p textDocumentPositionParams) (*target, int, error) {
+// locate finds the target file of position params and the byte offset of
+// the position in it. A request cancelled while it waited for the loader
+// stops here. l.mu is held.
+func (s *session) locate(ctx context.Context, p textDocumentPositionParams) (*target, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
 	path, err := uriToPath(p.TextDocument.URI)
 	if err != nil {
 		return nil, 0, &requestError{codeInvalidParams, err.Error()}
