@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/plugins/host"
+	"github.com/gathering-dev/gathering/plugins/host/launch"
 	"github.com/gathering-dev/gathering/plugins/sandbox"
 )
 
@@ -131,12 +132,16 @@ func checkPlugins(c *config, report func(ok bool, what, detail string), stdout, 
 	}
 	defer h.Close()
 	ps := h.Plugins()
-	refused := 0
+	refused, missing := 0, 0
 	for _, p := range ps {
-		if p.State == host.StateRefused {
+		switch {
+		case p.State != host.StateRefused:
+		case strings.HasPrefix(p.Reason, string(launch.StepAvailable)+":"):
+			missing++ // a built-in whose language server is not installed
+		default:
 			refused++
 		}
 	}
-	report(refused == 0, "plugins", fmt.Sprintf("%d found, %d refused", len(ps), refused))
+	report(refused == 0, "plugins", fmt.Sprintf("%d found, %d refused, %d built-ins without their language server", len(ps), refused, missing))
 	printPlugins(stdout, ps)
 }

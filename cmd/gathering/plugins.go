@@ -14,6 +14,7 @@ import (
 
 	"github.com/gathering-dev/gathering/plugins/host"
 	"github.com/gathering-dev/gathering/plugins/manifest"
+	"github.com/gathering-dev/gathering/plugins/sandbox"
 )
 
 // pluginHostConfig turns the plugin settings into the host's config:
@@ -115,13 +116,42 @@ func printPlugins(w io.Writer, plugins []host.Status) {
 	}
 	tw.Flush()
 	for _, p := range plugins {
-		if p.State == host.StateRefused || p.State == host.StateDisabled {
+		switch {
+		case p.State == host.StateRefused || p.State == host.StateDisabled:
 			fmt.Fprintf(w, "  %s: %s\n", p.Name, p.Reason)
+		case p.Sandbox != "":
+			fmt.Fprintf(w, "  %s: sandbox %s\n", p.Name, p.Sandbox)
 		}
 		for _, warn := range p.Warnings {
 			fmt.Fprintf(w, "  %s: warning: %s\n", p.Name, warn)
 		}
 	}
+	// Plugins start with the first document of their language, so a
+	// listing from the command line shows what each would get here.
+	fmt.Fprintf(w, "sandbox on this machine: %s\n", sandboxSummary(sandbox.Probe()))
+}
+
+// sandboxSummary says what a plugin's sandbox holds on this kernel and
+// what degrades.
+func sandboxSummary(c sandbox.Capabilities) string {
+	s := c.Level()
+	var degraded []string
+	if c.LandlockABI == 0 {
+		degraded = append(degraded, "landlock")
+	}
+	if !c.Seccomp {
+		degraded = append(degraded, "seccomp")
+	}
+	if len(c.NamespaceErrors) > 0 {
+		degraded = append(degraded, "namespaces")
+	}
+	if !c.CgroupV2 {
+		degraded = append(degraded, "cgroup (memory by rlimit only; no cpu or process limits)")
+	}
+	if len(degraded) > 0 {
+		s += "; degraded: " + strings.Join(degraded, ", ")
+	}
+	return s
 }
 
 func orDash(s string) string {
