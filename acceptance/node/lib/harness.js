@@ -313,10 +313,12 @@ class Client {
 // scenario declares a test per transport. body(t, server) gets a started
 // Server in a fresh temporary directory, which is removed afterwards. On
 // failure the servers' stderr and log tails are attached to the test output.
-function scenario(name, body, { transports = TRANSPORTS, args = [] } = {}) {
+// timeout bounds each test (a minute unless the scenario needs longer, as
+// language servers loading a module do).
+function scenario(name, body, { transports = TRANSPORTS, args = [], timeout = TEST_TIMEOUT_MS } = {}) {
   describe(name, () => {
     for (const transport of transports) {
-      test(transport, { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      test(transport, { timeout }, async (t) => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gathering-acceptance-'));
         let server;
         let failure;

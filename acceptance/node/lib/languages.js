@@ -11,10 +11,9 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { describe, test } = require('node:test');
 const { pathToFileURL } = require('node:url');
 const { ResponseError } = require('vscode-languageserver-protocol/node');
-const { Server, TRANSPORTS } = require('./harness');
+const { scenario } = require('./harness');
 const { positionAt } = require('./positions');
 
 const TESTDATA = path.resolve(__dirname, '..', '..', 'testdata');
@@ -32,35 +31,9 @@ const POLL_MS = 25;
 const LANGUAGE_TEST_TIMEOUT_MS = 240_000;
 
 // languageScenario is harness.js's scenario with room for language servers
-// to load (LANGUAGE_TEST_TIMEOUT_MS): a test per transport, body(t, server)
-// with a started Server in a fresh temporary directory, server output
-// attached on failure, data races in the server failing the test.
-function languageScenario(name, body, { transports = TRANSPORTS, args = [] } = {}) {
-  describe(name, () => {
-    for (const transport of transports) {
-      test(transport, { timeout: LANGUAGE_TEST_TIMEOUT_MS }, async (t) => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gathering-acceptance-'));
-        let server;
-        let failure;
-        try {
-          server = await Server.start(transport, dir, args);
-          await body(t, server);
-        } catch (err) {
-          failure = err;
-        }
-        try {
-          if (server) await server.cleanup();
-        } catch (err) {
-          failure ??= err;
-        }
-        const raced = server?.processes.find((p) => p.stderr.includes('WARNING: DATA RACE'));
-        if (raced && !failure) failure = new Error(`data race in the server (pid ${raced.child.pid})`);
-        if (failure && server) t.diagnostic(`server output:\n${server.report()}`);
-        fs.rmSync(dir, { recursive: true, force: true });
-        if (failure) throw failure;
-      });
-    }
-  });
+// to load (LANGUAGE_TEST_TIMEOUT_MS).
+function languageScenario(name, body, options = {}) {
+  scenario(name, body, { timeout: LANGUAGE_TEST_TIMEOUT_MS, ...options });
 }
 
 // copyFixture copies acceptance/testdata/name into dir/name and returns the
