@@ -161,6 +161,17 @@ func (s *Session) collect(ctx context.Context, q *query, insts []*pluginInstance
 	if len(insts) == 0 {
 		return null, nil
 	}
+	if len(insts) == 1 {
+		// One plugin, the usual case: ask it on this goroutine.
+		a := s.ask(ctx, insts[0], q)
+		switch {
+		case a.skipped:
+			return s.finish(q, nil)
+		case a.err != nil:
+			return nil, a.err
+		}
+		return s.finish(q, []*answer{&a})
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chans := make([]chan answer, len(insts))
