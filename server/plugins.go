@@ -12,40 +12,10 @@ import (
 )
 
 // languageMethods are the LSP requests the server answers through the
-// session's language plugins. A request for a document no plugin serves is
-// answered null, as LSP expects of a feature with nothing to show.
-var languageMethods = []string{
-	"textDocument/hover",
-	"textDocument/completion",
-	"completionItem/resolve",
-	"textDocument/signatureHelp",
-	"textDocument/declaration",
-	"textDocument/definition",
-	"textDocument/typeDefinition",
-	"textDocument/implementation",
-	"textDocument/references",
-	"textDocument/documentHighlight",
-	"textDocument/documentSymbol",
-	"textDocument/codeAction",
-	"codeAction/resolve",
-	"textDocument/codeLens",
-	"codeLens/resolve",
-	"textDocument/documentLink",
-	"documentLink/resolve",
-	"textDocument/formatting",
-	"textDocument/rangeFormatting",
-	"textDocument/onTypeFormatting",
-	"textDocument/rename",
-	"textDocument/prepareRename",
-	"textDocument/foldingRange",
-	"textDocument/selectionRange",
-	"textDocument/semanticTokens/full",
-	"textDocument/semanticTokens/range",
-	"textDocument/inlayHint",
-	"inlayHint/resolve",
-	"workspace/symbol",
-	"workspace/executeCommand",
-}
+// session's language plugins: exactly those the plugin host routes. A
+// request for a document no plugin serves is answered null, as LSP expects
+// of a feature with nothing to show.
+var languageMethods = host.Methods()
 
 // pluginMethods makes a table entry for each language request. They are
 // open to any authenticated session: they read only the session's own

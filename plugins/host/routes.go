@@ -1,6 +1,9 @@
 package host
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // kind sets a request's deadline (research/plugins.md §4.4).
 type kind uint8
@@ -136,4 +139,16 @@ func cut(key string) (top, sub string, ok bool) {
 		}
 	}
 	return key, "", false
+}
+
+// Methods lists the LSP requests the host routes to plugins, sorted: the
+// editor-facing server registers exactly these, so that a capability a
+// plugin declares always has a method that answers it.
+func Methods() []string {
+	out := make([]string, 0, len(routes))
+	for m := range routes {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
 }
