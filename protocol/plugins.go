@@ -25,8 +25,8 @@ type Plugin struct {
 	Languages []string `json:"languages"`
 	// Source is "builtin" or the plugin's directory.
 	Source string `json:"source"`
-	// State is refused (verification failed), running, restarting,
-	// disabled (crashed too often) or stopped (not running: no document of
+	// State is refused (verification failed), starting, running,
+	// restarting, disabled (crashed too often) or stopped (not running: no document of
 	// its languages is open, or its sessions ended).
 	State string `json:"state"`
 	// Reason says why the plugin is refused, disabled or stopped, naming

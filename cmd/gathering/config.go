@@ -129,8 +129,10 @@ func registerFlags(fs *flag.FlagSet, c *config, scope string) {
 // registerPluginFlags adds the plugin settings, which serve, doctor and
 // gathering plugin list share.
 func registerPluginFlags(fs *flag.FlagSet, c *config) {
-	c.Plugins = listFlag{"go", "gopls", "pyright", "typescript"}
-	fs.Var(&c.Plugins, "plugins", "comma-separated built-in plugins to run when their language server is found (`names`: go, gopls, pyright, typescript; none for no built-ins)")
+	// go, not gopls, by default: both serve Go files, and together they
+	// would give every Go document two sets of diagnostics and completions.
+	c.Plugins = listFlag{"go", "pyright", "typescript"}
+	fs.Var(&c.Plugins, "plugins", "comma-separated built-in plugins to run when their language server is found (`names`: go, gopls, pyright, typescript; gopls instead of go for gopls's Go support; none for no built-ins)")
 	fs.Var(&c.PluginDirs, "plugin-dirs", "comma-separated `dirs` holding one signed plugin per subdirectory (default: <data-dir>/plugins)")
 	fs.Var(&c.PluginDev, "plugin-dev", "comma-separated plugin `dirs` whose plugins may be unsigned (development only; each load warns)")
 	fs.StringVar(&c.PluginTrust, "plugin-trust", "", "TOML `file` of keys trusted to sign plugins (default: <user config dir>/gathering/trust.toml)")

@@ -145,9 +145,8 @@ func sandboxSummary(c sandbox.Capabilities) string {
 	if len(c.NamespaceErrors) > 0 {
 		degraded = append(degraded, "namespaces")
 	}
-	if !c.CgroupV2 {
-		degraded = append(degraded, "cgroup (memory by rlimit only; no cpu or process limits)")
-	}
+	// cgroup limits are not built, whether or not the kernel has cgroup v2.
+	degraded = append(degraded, "cgroup limits (memory by rlimit only; no cpu or process limits)")
 	if len(degraded) > 0 {
 		s += "; degraded: " + strings.Join(degraded, ", ")
 	}

@@ -25,5 +25,6 @@
 // streams it into a writer (a memfd, later) and checks its size and sha256
 // again while copying, so nothing is re-opened by path after verification.
 //
-// Loading and running plugins is not part of this package, and not built yet.
+// Loading, sandboxing and running verified plugins is plugins/host/launch's
+// and plugins/sandbox's business.
 package manifest

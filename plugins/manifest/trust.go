@@ -147,13 +147,22 @@ func ParseTrust(data []byte) (*Trust, error) {
 	return &t, nil
 }
 
-// LoadTrust reads a trust file with [ParseTrust].
+// LoadTrust reads a trust file with [ParseTrust]. The file decides whose
+// code runs, so it is held to the rule plugin directories are: a regular
+// file owned by root or this user, not writable by group or others.
 func LoadTrust(name string) (*Trust, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkInfo(fi); err != nil {
+		return nil, fmt.Errorf("trust file %s: %w", name, err)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
 	if err != nil {
 		return nil, err

@@ -116,3 +116,22 @@ func newTrust(t *testing.T, keys ...TrustedKey) *Trust {
 	}
 	return tr
 }
+
+// TestLoadTrustRefusesAWritableFile: anyone who can write the trust file
+// can make their own key trusted, so a group- or world-writable one is
+// refused, as a plugin directory would be.
+func TestLoadTrustRefusesAWritableFile(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "trust.toml")
+	if err := os.WriteFile(name, []byte("# no keys yet\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTrust(name); err != nil {
+		t.Fatalf("LoadTrust(0644) = %v", err)
+	}
+	if err := os.Chmod(name, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTrust(name); err == nil || !strings.Contains(err.Error(), "writable") {
+		t.Errorf("LoadTrust(0666) = %v, want a refusal naming the mode", err)
+	}
+}

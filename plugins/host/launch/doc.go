@@ -44,7 +44,8 @@
 // whichever is seen first (go-plugin's Exited waits for the stdio pipes,
 // which a grandchild can hold open). In-flight calls then fail with
 // protocol.ErrPluginCrashed, the process group is killed, and the instance
-// restarts after a back-off (100 ms doubling to 10 s) and runs
+// restarts after a back-off (100 ms, doubling; within the five crashes
+// allowed it never passes 800 ms, and the cap is 10 s) and runs
 // [StartOptions].Init again; 5 crashes within 3 minutes disable it.
 // The process is reaped by its own goroutine (locked to the OS thread that
 // forked it, so Pdeathsig holds), and its process group is killed the moment
