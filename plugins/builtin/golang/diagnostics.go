@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"go/types"
 	"reflect"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -89,11 +90,34 @@ func (s *session) diagnosticsOf(path string) []diagnostic {
 		return append(diags, diagnostic{Severity: 1, Source: "go", Message: err.Error()})
 	}
 	enc := s.encoding()
+	// primary is the index in diags of the last type error reported in
+	// this file, or -1: go/types reports the other places an error
+	// involves ("\tother declaration of main") as errors of their own
+	// right after it, which belong to it as related information.
+	primary := -1
 	add := func(pos token.Position, start, end int, msg, source string) {
 		if pos.Filename != path {
+			primary = -1
 			return
 		}
+		primary = len(diags)
 		diags = append(diags, diagnostic{Range: t.index.rangeOf(start, end, enc), Severity: 1, Source: source, Message: msg})
+	}
+	related := func(pos token.Position, start, end int, msg string) {
+		if primary < 0 {
+			return
+		}
+		loc := location{URI: pathToURI(pos.Filename)}
+		if pos.Filename == path {
+			loc.Range = t.index.rangeOf(start, end, enc)
+		} else {
+			// Another file: its line is exact; its column is not counted
+			// in this client's encoding, so the range starts the line.
+			line := uint32(max(pos.Line-1, 0))
+			loc.Range.Start.Line, loc.Range.End.Line = line, line
+		}
+		d := &diags[primary]
+		d.RelatedInformation = append(d.RelatedInformation, relatedInformation{Location: loc, Message: strings.TrimSpace(msg)})
 	}
 	for _, err := range t.c.errs {
 		var list scanner.ErrorList
@@ -108,6 +132,10 @@ func (s *session) diagnosticsOf(path string) []diagnostic {
 			start, end := pos.Offset, tokenEnd(t.index.text, pos.Offset)
 			if s, e, ok := typeErrorSpan(te); ok && te.Fset.File(s) == t.tf && e > s {
 				start, end = t.offset(s), t.offset(e)
+			}
+			if strings.HasPrefix(te.Msg, "\t") {
+				related(pos, start, end, te.Msg)
+				continue
 			}
 			add(pos, start, end, te.Msg, "compiler")
 		}

@@ -82,9 +82,15 @@ type referenceParams struct {
 }
 
 type diagnostic struct {
-	Range    lspRange `json:"range"`
-	Severity int      `json:"severity"`
-	Source   string   `json:"source"`
+	Range              lspRange             `json:"range"`
+	Severity           int                  `json:"severity"`
+	Source             string               `json:"source"`
+	Message            string               `json:"message"`
+	RelatedInformation []relatedInformation `json:"relatedInformation,omitempty"`
+}
+
+type relatedInformation struct {
+	Location location `json:"location"`
 	Message  string   `json:"message"`
 }
 

@@ -453,3 +453,27 @@ func TestCompletionCapsTheListAndSaysItIsIncomplete(t *testing.T) {
 		t.Errorf("completion gave %d items, incomplete %v; want %d, true", len(list.Items), list.IsIncomplete, maxCompletionItems)
 	}
 }
+
+// TestDiagnosticsKeepRelatedPlacesTogether: go/types reports the other
+// declaration of a redeclared name as an error of its own; it arrives as the
+// related information of the one diagnostic, not as a second diagnostic.
+func TestDiagnosticsKeepRelatedPlacesTogether(t *testing.T) {
+	t.Parallel()
+	src := "package r\n\nfunc F() {}\n\nfunc F() {}\n"
+	f := newFixture(t, map[string]string{"go.mod": "module example.com/r\n\ngo 1.22\n", "r.go": src})
+	uri := f.open("r.go", src)
+	d := f.c.diagnostics(uri, func(d []diagnostic) bool { return len(d) > 0 })
+	if len(d) != 1 {
+		t.Fatalf("diagnostics = %+v, want one", d)
+	}
+	if !strings.Contains(d[0].Message, "F redeclared in this block") {
+		t.Errorf("message %q", d[0].Message)
+	}
+	if got := d[0].Range.Start.Line; got != 4 {
+		t.Errorf("diagnostic on line %d, want 4 (the second F)", got)
+	}
+	rel := d[0].RelatedInformation
+	if len(rel) != 1 || rel[0].Message != "other declaration of F" || rel[0].Location.URI != uri || rel[0].Location.Range.Start.Line != 2 {
+		t.Errorf("related information = %+v, want the other declaration on line 2", rel)
+	}
+}
