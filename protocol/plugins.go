@@ -39,6 +39,9 @@ type Plugin struct {
 	// session with a document of its languages open.
 	Running  int `json:"running"`
 	Restarts int `json:"restarts"`
+	// Warnings are what the user must be told, such as an unsigned plugin
+	// loaded from a development directory.
+	Warnings []string `json:"warnings,omitempty"`
 	// StartedAt is when the newest running instance started, if any.
 	StartedAt *time.Time `json:"startedAt,omitempty"`
 }

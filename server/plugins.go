@@ -215,7 +215,7 @@ func wirePlugin(st host.Status) protocol.Plugin {
 	p := protocol.Plugin{
 		Name: st.Name, Version: st.Version, Publisher: st.Publisher, KeyID: st.KeyID,
 		Languages: st.Languages, Source: st.Source, State: st.State, Reason: st.Reason,
-		Sandbox: st.Sandbox, Restarts: st.Restarts,
+		Sandbox: st.Sandbox, Restarts: st.Restarts, Warnings: st.Warnings,
 	}
 	if p.Languages == nil {
 		p.Languages = []string{}
