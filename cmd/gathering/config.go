@@ -49,11 +49,12 @@ type config struct {
 	MaxFileBytes     int64
 	TrustedRoots     listFlag
 
-	Plugins        listFlag
-	PluginDirs     listFlag
-	PluginDev      listFlag
-	PluginTrust    string
-	PluginCacheDir string
+	Plugins         listFlag
+	PluginDirs      listFlag
+	PluginDev       listFlag
+	PluginTrust     string
+	PluginCacheDir  string
+	LanguageServers listFlag
 }
 
 // listFlag is a comma-separated list setting; in the config file it may
@@ -136,6 +137,7 @@ func registerPluginFlags(fs *flag.FlagSet, c *config) {
 	fs.Var(&c.PluginDirs, "plugin-dirs", "comma-separated `dirs` holding one signed plugin per subdirectory (default: <data-dir>/plugins)")
 	fs.Var(&c.PluginDev, "plugin-dev", "comma-separated plugin `dirs` whose plugins may be unsigned (development only; each load warns)")
 	fs.StringVar(&c.PluginTrust, "plugin-trust", "", "TOML `file` of keys trusted to sign plugins (default: <user config dir>/gathering/trust.toml)")
+	fs.Var(&c.LanguageServers, "language-servers", "comma-separated `name=path` pairs giving a bridge built-in's language server (e.g. gopls=/opt/go/bin/gopls); unlisted ones are searched on PATH, then where scripts/langservers installs them")
 	fs.StringVar(&c.PluginCacheDir, "plugin-cache-dir", "", "`dir`ectory plugins may write, one subdirectory each (default: <data-dir>/plugin-cache)")
 }
 

@@ -214,3 +214,18 @@ func TestPluginList(t *testing.T) {
 		t.Errorf("plugin list does not show the broken plugin refused:\n%s", out)
 	}
 }
+
+// TestLanguageServersSetting: a configured language server is the only
+// place looked, and a malformed pair is refused with the setting's name.
+func TestLanguageServersSetting(t *testing.T) {
+	data := t.TempDir()
+	missing := filepath.Join(data, "no-such-gopls")
+	code, out, errOut := runCmd(t, "plugin", "list", "--plugins", "gopls", "--language-servers", "gopls="+missing, "--data-dir", data)
+	if code != 0 || !strings.Contains(out, "configured gopls path "+missing) || !strings.Contains(out, "refused") {
+		t.Errorf("plugin list with a missing configured gopls = %d\n%s\n%s", code, out, errOut)
+	}
+	code, _, errOut = runCmd(t, "plugin", "list", "--language-servers", "gopls", "--data-dir", data)
+	if code == 0 || !strings.Contains(errOut, "language-servers") {
+		t.Errorf("a pair without a path = %d, %q; want a refusal naming the setting", code, errOut)
+	}
+}

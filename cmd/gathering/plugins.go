@@ -34,6 +34,16 @@ func pluginHostConfig(c *config, log *slog.Logger) (host.Config, error) {
 			cfg.Builtins = append(cfg.Builtins, name)
 		}
 	}
+	for _, pair := range c.LanguageServers {
+		name, path, ok := strings.Cut(pair, "=")
+		if !ok || name == "" || !filepath.IsAbs(path) {
+			return cfg, fmt.Errorf("language-servers: %q is not name=/absolute/path", pair)
+		}
+		if cfg.ServerPaths == nil {
+			cfg.ServerPaths = map[string]string{}
+		}
+		cfg.ServerPaths[name] = path
+	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = filepath.Join(c.DataDir, "plugin-cache")
 	}

@@ -39,6 +39,10 @@ type Config struct {
 	Policy *manifest.Policy
 	// Builtins are the built-in plugins to enable; nil enables all found.
 	Builtins []string
+	// ServerPaths maps a bridge built-in (gopls, pyright, typescript) to its
+	// language server's executable; one not listed is searched on PATH,
+	// then in the langservers directory.
+	ServerPaths map[string]string
 	// CacheDir holds per-plugin caches and sockets.
 	CacheDir string
 	// MaxDocumentBytes: documents larger than this are never sent to plugins.

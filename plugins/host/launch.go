@@ -14,7 +14,7 @@ import (
 func New(cfg Config) (*Host, error) {
 	set, err := launch.Load(launch.Config{
 		Logger: cfg.Logger, Dirs: cfg.Dirs, DevOverrides: cfg.DevOverrides, Trust: cfg.Trust, Policy: cfg.Policy,
-		Builtins: cfg.Builtins, CacheDir: cfg.CacheDir, DisableNamespaces: cfg.DisableNamespaces, Test: cfg.launchTest,
+		Builtins: cfg.Builtins, ServerPaths: cfg.ServerPaths, CacheDir: cfg.CacheDir, DisableNamespaces: cfg.DisableNamespaces, Test: cfg.launchTest,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load plugins: %w", err)
