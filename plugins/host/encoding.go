@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/gathering-dev/gathering/internal/position"
 )
 
 // encoding is an LSP position encoding: the code unit a Position's character
@@ -41,6 +42,18 @@ func (e encoding) String() string {
 		return "utf-32"
 	default:
 		return "utf-16"
+	}
+}
+
+// unit is e as the shared position arithmetic names it.
+func (e encoding) unit() position.Encoding {
+	switch e {
+	case utf8Enc:
+		return position.UTF8
+	case utf32:
+		return position.UTF32
+	default:
+		return position.UTF16
 	}
 }
 
@@ -96,91 +109,7 @@ func (li *lineIndex) convert(line, character uint32, from, to encoding) uint32 {
 	if !ok {
 		return character
 	}
-	return uint32(units(to, s, column(from, s, character)))
-}
-
-// column returns the byte index in s, a line without its terminator, of the
-// character'th code unit in enc, clamped to len(s) and rounded down to the
-// start of a character.
-func column(enc encoding, s string, character uint32) int {
-	if enc == utf8Enc {
-		if uint64(character) >= uint64(len(s)) {
-			return len(s)
-		}
-		return charStart(s, int(character))
-	}
-	want := uint64(character)
-	var n uint64
-	i := 0
-	for i < len(s) && n < want {
-		if s[i] < utf8.RuneSelf {
-			i++
-			n++
-			continue
-		}
-		_, w := utf8.DecodeRuneInString(s[i:])
-		u := unitsOf(enc, w)
-		if n+u > want {
-			break // inside a surrogate pair
-		}
-		i += w
-		n += u
-	}
-	return i
-}
-
-// units returns how many code units of enc the characters of s[:col] take,
-// leaving out a character that col cuts in two.
-func units(enc encoding, s string, col int) int {
-	if enc == utf8Enc {
-		return charStart(s, col)
-	}
-	n := 0
-	for i := 0; i < col; {
-		if s[i] < utf8.RuneSelf {
-			i++
-			n++
-			continue
-		}
-		_, w := utf8.DecodeRuneInString(s[i:])
-		if i+w > col {
-			break
-		}
-		i += w
-		n += int(unitsOf(enc, w))
-	}
-	return n
-}
-
-// unitsOf returns how many code units of enc a character w bytes long in
-// UTF-8 takes. A byte that is not valid UTF-8 has w == 1.
-func unitsOf(enc encoding, w int) uint64 {
-	switch {
-	case enc == utf8Enc:
-		return uint64(w)
-	case enc == utf32:
-		return 1
-	case w == 4:
-		return 2 // U+10000 and above are exactly the four-byte sequences
-	default:
-		return 1
-	}
-}
-
-// charStart returns i rounded down to the start of the character holding s[i].
-func charStart(s string, i int) int {
-	if i >= len(s) || utf8.RuneStart(s[i]) {
-		return i
-	}
-	for j := i - 1; j >= max(i-3, 0); j-- {
-		if utf8.RuneStart(s[j]) {
-			if _, w := utf8.DecodeRuneInString(s[j:]); j+w > i {
-				return j
-			}
-			break
-		}
-	}
-	return i
+	return uint32(position.Units(to.unit(), s, position.Column(from.unit(), s, character)))
 }
 
 // converter rewrites the positions inside decoded LSP JSON (values from

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gathering-dev/gathering/internal/position"
 	"io"
 	"net/textproto"
 	"strconv"
@@ -405,7 +406,7 @@ func offsetOf(li *lineIndex, p Position, enc encoding) int {
 	if !ok {
 		return len(li.text)
 	}
-	return li.starts[p.Line] + column(enc, s, p.Character)
+	return li.starts[p.Line] + position.Column(enc.unit(), s, p.Character)
 }
 
 // diagnose publishes "diags:N" diagnostics for uri.

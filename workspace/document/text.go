@@ -4,7 +4,8 @@ import (
 	"iter"
 	"math/rand/v2"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/gathering-dev/gathering/internal/position"
 )
 
 // Encoding names the code unit in which a [Position] counts characters, as
@@ -18,6 +19,18 @@ const (
 	UTF16 Encoding = "utf-16" // UTF-16 code units: 2 for characters above U+FFFF, else 1
 	UTF32 Encoding = "utf-32" // Unicode code points
 )
+
+// unit is e as the shared position arithmetic names it.
+func (e Encoding) unit() position.Encoding {
+	switch e {
+	case UTF8:
+		return position.UTF8
+	case UTF32:
+		return position.UTF32
+	default:
+		return position.UTF16
+	}
+}
 
 // Position is a zero-based line and character offset, as in LSP. Character
 // counts code units of the [Encoding] it is used with. See the package
@@ -131,7 +144,7 @@ func (t Text) Position(enc Encoding, off int) Position {
 	i, line, start := lineAtOffset(t.root, off)
 	c := content(line)
 	col := min(off-start, len(c))
-	return Position{Line: clamp32(i), Character: clamp32(units(enc, c, col))}
+	return Position{Line: clamp32(i), Character: clamp32(position.Units(enc.unit(), c, col))}
 }
 
 // Replace returns the text with r replaced by newText. It takes O(log n) time
@@ -144,7 +157,7 @@ func (t Text) Replace(enc Encoding, r Range, newText string) Text {
 		// The common case of an edit within one line: skip the second
 		// lookup.
 		e = s
-		e.off = s.start + column(enc, content(s.text), r.End.Character)
+		e.off = s.start + position.Column(enc.unit(), content(s.text), r.End.Character)
 	} else {
 		e = t.locate(enc, r.End)
 	}
@@ -184,7 +197,7 @@ func (t Text) locate(enc Encoding, p Position) loc {
 	}
 	i := int(p.Line)
 	line, start := lineAt(t.root, i)
-	return loc{line: i, text: line, start: start, off: start + column(enc, content(line), p.Character)}
+	return loc{line: i, text: line, start: start, off: start + position.Column(enc.unit(), content(line), p.Character)}
 }
 
 // locateOffset converts off to a loc, clamping it to [0, Len].
@@ -254,95 +267,6 @@ func (t Text) edit(s, e loc, newText string) Text {
 		return Text{}
 	}
 	return Text{root}
-}
-
-// column returns the byte index in s, a line without its terminator, of the
-// character'th code unit in enc, clamped to len(s) and rounded down to the
-// start of a character.
-func column(enc Encoding, s string, character uint32) int {
-	if enc == UTF8 {
-		if uint64(character) >= uint64(len(s)) {
-			return len(s)
-		}
-		return charStart(s, int(character))
-	}
-	want := uint64(character)
-	var n uint64 // code units before s[i]
-	i := 0
-	for i < len(s) && n < want {
-		if s[i] < utf8.RuneSelf {
-			i++
-			n++
-			continue
-		}
-		_, w := utf8.DecodeRuneInString(s[i:])
-		u := unitsOf(enc, w)
-		if n+u > want {
-			break // inside a surrogate pair
-		}
-		i += w
-		n += u
-	}
-	return i
-}
-
-// units returns how many code units of enc the characters of s[:col] take,
-// leaving out a character that col cuts in two.
-func units(enc Encoding, s string, col int) int {
-	if enc == UTF8 {
-		return charStart(s, col)
-	}
-	n := 0
-	i := 0
-	for i < col {
-		if s[i] < utf8.RuneSelf {
-			i++
-			n++
-			continue
-		}
-		_, w := utf8.DecodeRuneInString(s[i:])
-		if i+w > col {
-			break
-		}
-		i += w
-		n += int(unitsOf(enc, w))
-	}
-	return n
-}
-
-// unitsOf returns how many code units of enc a character that is w bytes long
-// in UTF-8 takes. A byte that is not valid UTF-8 has w == 1.
-func unitsOf(enc Encoding, w int) uint64 {
-	switch {
-	case enc == UTF8:
-		return uint64(w)
-	case enc == UTF32:
-		return 1
-	case w == 4:
-		return 2 // U+10000 and above are exactly the four-byte sequences
-	default:
-		return 1
-	}
-}
-
-// charStart returns i rounded down to the start of the character that holds
-// s[i], decoding s from its start as utf8.DecodeRuneInString does. Only a
-// continuation byte can be inside a character, and only within three bytes of
-// a lead byte that decodes to a valid sequence covering it: a lead byte is
-// never a continuation, so that sequence is one the forward decoding finds.
-func charStart(s string, i int) int {
-	if i >= len(s) || utf8.RuneStart(s[i]) {
-		return i
-	}
-	for j := i - 1; j >= max(i-3, 0); j-- {
-		if utf8.RuneStart(s[j]) {
-			if _, w := utf8.DecodeRuneInString(s[j:]); j+w > i {
-				return j
-			}
-			break
-		}
-	}
-	return i
 }
 
 // clamp32 converts n, which is never negative, to a uint32, saturating.
