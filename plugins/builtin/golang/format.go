@@ -9,17 +9,7 @@ import (
 )
 
 func (s *session) formatting(ctx context.Context, raw json.RawMessage) (any, error) {
-	p, err := decode[struct {
-		TextDocument textDocumentIdentifier `json:"textDocument"`
-	}](raw)
-	if err != nil {
-		return nil, &requestError{codeInvalidParams, fmt.Sprintf("formatting params: %v", err)}
-	}
-	path, err := uriToPath(p.TextDocument.URI)
-	if err != nil {
-		return nil, &requestError{codeInvalidParams, err.Error()}
-	}
-	src, err := s.l.readSource(path)
+	path, src, err := s.documentSource("formatting", raw)
 	if err != nil {
 		return nil, err
 	}

@@ -230,6 +230,23 @@ func (s *session) locate(ctx context.Context, p textDocumentPositionParams) (*ta
 	return t, t.index.offset(p.Position, s.encoding()), nil
 }
 
+// documentSource decodes the params of a request about a whole document
+// (formatting, documentSymbol) and returns the document's path and text:
+// the editor's for an open document, else the file's.
+func (s *session) documentSource(method string, raw json.RawMessage) (path, src string, err error) {
+	p, err := decode[struct {
+		TextDocument textDocumentIdentifier `json:"textDocument"`
+	}](raw)
+	if err != nil {
+		return "", "", &requestError{codeInvalidParams, fmt.Sprintf("%s params: %v", method, err)}
+	}
+	if path, err = uriToPath(p.TextDocument.URI); err != nil {
+		return "", "", &requestError{codeInvalidParams, err.Error()}
+	}
+	src, err = s.l.readSource(path)
+	return path, src, err
+}
+
 // uriOf returns the URI for a file: the editor's own for an open document.
 func (s *session) uriOf(path string) string {
 	if doc := s.docs.get(path); doc != nil {

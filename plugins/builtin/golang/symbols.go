@@ -3,7 +3,6 @@ package golang
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -12,17 +11,7 @@ import (
 )
 
 func (s *session) documentSymbol(ctx context.Context, raw json.RawMessage) (any, error) {
-	p, err := decode[struct {
-		TextDocument textDocumentIdentifier `json:"textDocument"`
-	}](raw)
-	if err != nil {
-		return nil, &requestError{codeInvalidParams, fmt.Sprintf("documentSymbol params: %v", err)}
-	}
-	path, err := uriToPath(p.TextDocument.URI)
-	if err != nil {
-		return nil, &requestError{codeInvalidParams, err.Error()}
-	}
-	src, err := s.l.readSource(path)
+	path, src, err := s.documentSource("documentSymbol", raw)
 	if err != nil {
 		return nil, err
 	}
