@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 
+	"github.com/gathering-dev/gathering/internal/rpc"
 	"github.com/gathering-dev/gathering/plugins/host"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/protocol/lsp"
@@ -127,23 +128,29 @@ func (s *Session) pluginCapabilities(res []byte) ([]byte, error) {
 type pluginClient struct{ s *Session }
 
 func (c pluginClient) Notify(ctx context.Context, method string, params any) error {
-	c.s.mu.Lock()
-	conn := c.s.conn
-	c.s.mu.Unlock()
-	if conn == nil {
-		return protocol.Errorf(protocol.ErrShuttingDown, "the editor is gone")
+	conn, err := c.conn()
+	if err != nil {
+		return err
 	}
 	return conn.Notify(ctx, method, params)
 }
 
 func (c pluginClient) Call(ctx context.Context, method string, params, result any) error {
-	c.s.mu.Lock()
-	conn := c.s.conn
-	c.s.mu.Unlock()
-	if conn == nil {
-		return protocol.Errorf(protocol.ErrShuttingDown, "the editor is gone")
+	conn, err := c.conn()
+	if err != nil {
+		return err
 	}
 	return conn.Call(ctx, method, params, result)
+}
+
+// conn returns the editor's connection, or an error once it is gone.
+func (c pluginClient) conn() (*rpc.Conn, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if c.s.conn == nil {
+		return nil, protocol.Errorf(protocol.ErrShuttingDown, "the editor is gone")
+	}
+	return c.s.conn, nil
 }
 
 // forwardOpen, forwardChange, forwardSave and forwardClose hand the
