@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/bench/internal/report"
-	"github.com/gathering-dev/gathering/bench/internal/servers"
 	"github.com/gathering-dev/gathering/bench/internal/wire"
 	"github.com/gathering-dev/gathering/plugins/builtin/lspbridge"
 	"github.com/gathering-dev/gathering/plugins/host"
@@ -189,37 +188,7 @@ func (b *bench) goplsDirect(ctx context.Context, l *lspbridge.Launch) (*wire.Cli
 	}
 	cmd := exec.CommandContext(ctx, l.Argv[0], l.Argv[1:]...)
 	cmd.Env = l.Env
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, nil, err
-	}
-	c := wire.NewClient(servers.Pipes{ReadCloser: stdout, WriteCloser: stdin})
-	stop := func() error {
-		c.Call("shutdown", nil)
-		c.Notify("exit", nil)
-		c.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			return <-done
-		}
-	}
-	if err := b.open(c); err != nil {
-		stop()
-		return nil, nil, err
-	}
-	return c, stop, nil
+	return b.startChild(cmd)
 }
 
 // open initializes c with the module as its workspace and opens main.go.

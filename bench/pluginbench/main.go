@@ -131,10 +131,9 @@ type bench struct {
 
 // module is the Go module every request is about.
 type module struct {
-	dir, uri        string
-	mainURI, libURI string
-	mainText        string
-	libText         string
+	dir, uri string
+	mainURI  string
+	mainText string
 }
 
 const libText = `// Package lib is what main uses.
@@ -181,17 +180,16 @@ func writeModule(dir string) (module, error) {
 	}
 	return module{
 		dir: dir, uri: "file://" + dir,
-		mainURI: "file://" + filepath.Join(dir, "main.go"), libURI: "file://" + filepath.Join(dir, "lib", "lib.go"),
-		mainText: mainText, libText: libText,
+		mainURI:  "file://" + filepath.Join(dir, "main.go"),
+		mainText: mainText,
 	}, nil
 }
 
 // Positions in main.go (utf-16 = bytes here: the text is ASCII).
 var (
-	atGreet   = pos(9, 12)  // lib.Gr|eet
-	atMsg     = pos(10, 14) // fmt.Println(m|sg)
-	afterLib  = pos(11, 17) // fmt.Println(lib.|Shout
-	atPrintln = pos(10, 6)  // fmt.Pr|intln
+	atGreet  = pos(9, 12)  // lib.Gr|eet
+	atMsg    = pos(10, 14) // fmt.Println(m|sg)
+	afterLib = pos(11, 17) // fmt.Println(lib.|Shout
 )
 
 type position struct {
@@ -290,6 +288,13 @@ func (b *bench) startStdio(ctx context.Context) (*wire.Client, func() error, err
 	}
 	cmd := exec.CommandContext(ctx, self, stdioCommand)
 	cmd.Stderr = os.Stderr
+	return b.startChild(cmd)
+}
+
+// startChild starts cmd as a language server on its stdio, initializes it
+// with the module as its workspace and opens main.go. stop shuts it down,
+// killing it if it has not exited five seconds later.
+func (b *bench) startChild(cmd *exec.Cmd) (*wire.Client, func() error, error) {
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, nil, err
@@ -303,18 +308,20 @@ func (b *bench) startStdio(ctx context.Context) (*wire.Client, func() error, err
 	}
 	c := wire.NewClient(servers.Pipes{ReadCloser: stdout, WriteCloser: stdin})
 	stop := func() error {
+		c.Call("shutdown", nil)
+		c.Notify("exit", nil)
 		c.Close()
-		return cmd.Wait()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			return <-done
+		}
 	}
-	if _, err := c.Call("initialize", b.mod.initializeParams()); err != nil {
-		stop()
-		return nil, nil, err
-	}
-	if err := c.Notify("initialized", []byte("{}")); err != nil {
-		stop()
-		return nil, nil, err
-	}
-	if err := c.Notify("textDocument/didOpen", b.mod.didOpen()); err != nil {
+	if err := b.open(c); err != nil {
 		stop()
 		return nil, nil, err
 	}
