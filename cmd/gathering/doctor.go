@@ -18,13 +18,22 @@ import (
 )
 
 // doctor checks what gathering depends on and prints one line per check.
-// It exits 1 when the store is unreachable or its migrations are behind.
+// It exits 1 when the store is unreachable, its migrations are not current,
+// or a plugin the settings ask for is refused. What the kernel offers the
+// sandbox is a report: a missing feature is a warning, since gathering runs
+// without it and each plugin's level says what it lost.
 func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var c config
-	fs := newFlagSet("doctor", &c, scopePlugins, stderr, "Usage: gathering doctor [settings]\n\nChecks the config, the store and its migrations, the sandbox features of this kernel, and each plugin.")
+	fs := newFlagSet("doctor", &c, scopePlugins, stderr, "Usage: gathering doctor [settings]\n\nChecks the config, the store and its migrations, the sandbox features of this kernel, and each plugin.\nExits 1 when the store is unreachable, its migrations are not current, or a plugin is refused;\na sandbox feature this kernel lacks is a warning.")
 	if err := parseSettings(fs, &c, args, os.Getenv); err != nil {
 		return 0, err
 	}
+	return runDoctor(ctx, &c, sandbox.Probe(), stdout, stderr), nil
+}
+
+// runDoctor prints every check for the settings c and a kernel offering
+// caps, and returns the exit code.
+func runDoctor(ctx context.Context, c *config, caps sandbox.Capabilities, stdout, stderr io.Writer) int {
 	failed := false
 	report := func(ok bool, what, detail string) {
 		mark := "ok  "
@@ -41,20 +50,36 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		fmt.Fprintf(stdout, "--   %-12s %s (not present; defaults apply)\n", "config", c.ConfigFile)
 	}
 
-	checkStore(ctx, &c, report, stdout)
+	checkStore(ctx, c, report, stdout)
+	reportSandbox(stdout, caps)
+	checkPlugins(c, report, stdout, stderr)
+	if failed {
+		return 1
+	}
+	return 0
+}
 
-	caps := sandbox.Probe()
+// reportSandbox prints what the kernel offers the plugin sandbox, one line
+// per feature: ok when present, warn when missing. None is a failure.
+func reportSandbox(stdout io.Writer, caps sandbox.Capabilities) {
+	line := func(ok bool, what, detail string) {
+		mark := "ok  "
+		if !ok {
+			mark = "warn"
+		}
+		fmt.Fprintf(stdout, "%s %-12s %s\n", mark, what, detail)
+	}
 	landlock := fmt.Sprintf("ABI %d", caps.LandlockABI)
 	if caps.LandlockABI == 0 {
-		landlock = "unavailable: " + caps.LandlockError
+		landlock = "unavailable: " + caps.LandlockError + "; plugins run without filesystem confinement"
 	}
-	report(caps.LandlockABI > 0, "landlock", landlock)
+	line(caps.LandlockABI > 0, "landlock", landlock)
 	seccomp := "filters with kill-process"
 	if !caps.Seccomp {
-		seccomp = "unavailable: " + caps.SeccompError
+		seccomp = "unavailable: " + caps.SeccompError + "; plugins run without the syscall deny-list"
 	}
-	report(caps.Seccomp, "seccomp", seccomp)
-	report(caps.NoNewPrivs, "no_new_privs", map[bool]string{true: "available", false: "unavailable"}[caps.NoNewPrivs])
+	line(caps.Seccomp, "seccomp", seccomp)
+	line(caps.NoNewPrivs, "no_new_privs", map[bool]string{true: "available", false: "unavailable"}[caps.NoNewPrivs])
 	var have, missing []string
 	for name, ok := range caps.Namespaces {
 		if ok {
@@ -70,14 +95,9 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if len(missing) > 0 {
 		nsDetail += "; unavailable: " + strings.Join(missing, ", ")
 	}
-	fmt.Fprintf(stdout, "%s %-12s %s\n", map[bool]string{true: "ok  ", false: "warn"}[len(missing) == 0], "namespaces", nsDetail)
-	fmt.Fprintf(stdout, "%s %-12s %s\n", map[bool]string{true: "ok  ", false: "warn"}[caps.CgroupV2], "cgroup v2", map[bool]string{true: "mounted at /sys/fs/cgroup", false: "not mounted; plugin memory is limited by rlimits only"}[caps.CgroupV2])
+	line(len(missing) == 0 && len(have) > 0, "namespaces", nsDetail)
+	line(caps.CgroupV2, "cgroup v2", map[bool]string{true: "mounted at /sys/fs/cgroup", false: "not mounted; plugin memory is limited by rlimits only"}[caps.CgroupV2])
 	fmt.Fprintf(stdout, "     %-12s %s\n", "sandbox", caps.Level())
-	checkPlugins(&c, report, stdout, stderr)
-	if failed {
-		return 1, nil
-	}
-	return 0, nil
 }
 
 // checkStore reports whether the store answers and its migrations are current.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gathering-dev/gathering/internal/rpc"
 	"github.com/gathering-dev/gathering/internal/testenv"
+	"github.com/gathering-dev/gathering/plugins/sandbox"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/store"
 )
@@ -387,6 +388,102 @@ func TestMigrateAndDoctor(t *testing.T) {
 	code := run(t.Context(), []string{"doctor", "--config", cfg, "--database", "postgres://nobody:secret@127.0.0.1:1/none?connect_timeout=2"}, nil, &out, &errb)
 	if code != 1 || strings.Contains(out.String(), "secret") {
 		t.Errorf("doctor with an unreachable postgres: code %d (want 1), output:\n%s", code, out.String())
+	}
+}
+
+// doctorConfig parses doctor's settings from args with an empty config file.
+func doctorConfig(t *testing.T, args ...string) *config {
+	t.Helper()
+	var c config
+	fs := newFlagSet("doctor", &c, scopePlugins, io.Discard, "")
+	args = append([]string{"--config", writeConfig(t, ""), "--plugins", "none"}, args...)
+	if err := parseSettings(fs, &c, args, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
+// markOf returns the mark doctor printed on the line for what, or "".
+func markOf(out, what string) string {
+	for line := range strings.Lines(out) {
+		if len(line) > 5 && strings.HasPrefix(line[5:], what+" ") {
+			return strings.TrimSpace(line[:4])
+		}
+	}
+	return ""
+}
+
+func TestDoctorSandboxGapsAreWarnings(t *testing.T) {
+	dir := t.TempDir()
+	if code := run(t.Context(), []string{"migrate", "--config", writeConfig(t, ""), "--data-dir", dir}, nil, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("migrate: code %d", code)
+	}
+	bare := sandbox.Capabilities{
+		LandlockError:   "function not implemented",
+		SeccompError:    "invalid argument",
+		NamespaceErrors: map[string]string{"user": "operation not permitted"},
+	}
+	var out bytes.Buffer
+	if code := runDoctor(t.Context(), doctorConfig(t, "--data-dir", dir), bare, &out, io.Discard); code != 0 {
+		t.Errorf("doctor on a kernel without Landlock, seccomp or namespaces, healthy store: code %d, want 0\n%s", code, out.String())
+	}
+	for what, want := range map[string]string{
+		"store": "ok", "migrations": "ok",
+		"landlock": "warn", "seccomp": "warn", "no_new_privs": "warn", "namespaces": "warn", "cgroup v2": "warn",
+	} {
+		if got := markOf(out.String(), what); got != want {
+			t.Errorf("%s marked %q, want %q:\n%s", what, got, want, out.String())
+		}
+	}
+
+	full := sandbox.Capabilities{
+		LandlockABI: 7, Seccomp: true, NoNewPrivs: true, CgroupV2: true,
+		Namespaces: map[string]bool{"user": true, "net": true, "pid": true, "ipc": true, "uts": true},
+	}
+	out.Reset()
+	runDoctor(t.Context(), doctorConfig(t, "--data-dir", dir), full, &out, io.Discard)
+	for _, what := range []string{"landlock", "seccomp", "no_new_privs", "namespaces", "cgroup v2"} {
+		if got := markOf(out.String(), what); got != "ok" {
+			t.Errorf("%s marked %q on a kernel that has it, want ok:\n%s", what, got, out.String())
+		}
+	}
+}
+
+func TestDoctorFailsOnStoreProblems(t *testing.T) {
+	dir := t.TempDir()
+	notADir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notADir, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	behind := filepath.Join(dir, "empty.db") // an empty file is a SQLite database at schema version 0
+	if err := os.WriteFile(behind, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	full := sandbox.Capabilities{
+		LandlockABI: 7, Seccomp: true, NoNewPrivs: true, CgroupV2: true,
+		Namespaces: map[string]bool{"user": true},
+	}
+	for _, test := range []struct {
+		name, database, failing string
+	}{
+		{"store path under a regular file", filepath.Join(notADir, "g.db"), "store"},
+		{"migrations behind", behind, "migrations"},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if code := runDoctor(t.Context(), doctorConfig(t, "--database", test.database), full, &out, io.Discard); code != 1 {
+				t.Errorf("code %d, want 1\n%s", code, out.String())
+			}
+			if got := markOf(out.String(), test.failing); got != "FAIL" {
+				t.Errorf("%s marked %q, want FAIL:\n%s", test.failing, got, out.String())
+			}
+		})
+	}
+	// The same through the command, on this machine's kernel.
+	var out bytes.Buffer
+	code := run(t.Context(), []string{"doctor", "--config", writeConfig(t, ""), "--plugins", "none", "--database", filepath.Join(notADir, "g.db")}, nil, &out, io.Discard)
+	if code != 1 || markOf(out.String(), "store") != "FAIL" {
+		t.Errorf("gathering doctor with a broken store path: code %d, want 1 and a FAIL store line\n%s", code, out.String())
 	}
 }
 
