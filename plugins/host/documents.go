@@ -1,8 +1,11 @@
 package host
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"os"
+	"path"
 	"strings"
 )
 
@@ -151,8 +154,10 @@ func (s *Session) openDocs(p *plugin) []string {
 }
 
 // textIndex returns the line index of any document a plugin may name: an
-// open one, or a file under one of the session's folders no larger than the
-// document limit, read from disk. nil when neither.
+// open one, or a regular file under one of the session's folders no larger
+// than the document limit, read from disk through the folder's [os.Root].
+// nil when neither: a path that leaves its folder, by ".." or by a symbolic
+// link pointing outside, is never read.
 func (s *Session) textIndex(uri string) *lineIndex {
 	if li := s.lineIndexOf(uri); li != nil {
 		return li
@@ -161,23 +166,72 @@ func (s *Session) textIndex(uri string) *lineIndex {
 	if abs == "" {
 		return nil
 	}
-	inside := false
-	for _, f := range s.cfg.Folders {
-		if strings.HasPrefix(abs, strings.TrimSuffix(f.Path, "/")+"/") {
-			inside = true
-			break
-		}
-	}
-	if !inside {
+	root, rel := s.folderRoot(abs)
+	if root == nil {
 		return nil
 	}
-	fi, err := os.Stat(abs)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > s.h.cfg.MaxDocumentBytes {
-		return nil
-	}
-	data, err := os.ReadFile(abs)
-	if err != nil {
+	defer root.Close()
+	data, ok := readLimited(root, rel, s.h.cfg.MaxDocumentBytes)
+	if !ok {
 		return nil
 	}
 	return newLineIndex(string(data))
+}
+
+// folderRoot opens, as an [os.Root], the innermost session folder holding
+// the absolute, clean path abs, and returns abs relative to it; the caller
+// closes the root. nil when no folder holds abs or it cannot be opened.
+//
+// The root is opened per call, not kept: one openat beside the read of a
+// whole file, done at most once per document and request (the converter
+// caches line indexes), and nothing to release when the session ends.
+func (s *Session) folderRoot(abs string) (*os.Root, string) {
+	best, rel := "", ""
+	for _, f := range s.cfg.Folders {
+		dir := path.Clean(f.Path)
+		var r string
+		switch {
+		case dir == "/":
+			r = strings.TrimPrefix(abs, "/")
+		case strings.HasPrefix(abs, dir+"/"):
+			r = abs[len(dir)+1:]
+		default:
+			continue
+		}
+		if best == "" || len(dir) > len(best) {
+			best, rel = dir, r
+		}
+	}
+	if best == "" || rel == "" {
+		return nil, ""
+	}
+	root, err := os.OpenRoot(best)
+	if err != nil {
+		return nil, ""
+	}
+	return root, rel
+}
+
+// readLimited reads the regular file rel of root when it is at most max
+// bytes. Links that stay inside root are followed; the others fail.
+func readLimited(root *os.Root, rel string, max int64) ([]byte, bool) {
+	// Stat first: opening a named pipe would block until a writer came.
+	if fi, err := root.Stat(rel); err != nil || !fi.Mode().IsRegular() || fi.Size() > max {
+		return nil, false
+	}
+	f, err := root.Open(rel)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, false // replaced between the two looks
+	}
+	// Read at most one byte past max, in case the file grew since.
+	buf := bytes.NewBuffer(make([]byte, 0, min(fi.Size(), max)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(f, max+1)); err != nil || int64(buf.Len()) > max {
+		return nil, false
+	}
+	return buf.Bytes(), true
 }
