@@ -217,6 +217,57 @@ func TestPanicAnswersInternalErrorAndSessionLives(t *testing.T) {
 	}
 }
 
+// TestRequestKeepsItsSnapshot holds a request open across a didChange: it
+// answers from the documents as they were when it arrived, while a request
+// sent after the change sees the new text.
+func TestRequestKeepsItsSnapshot(t *testing.T) {
+	srv, c, _ := setup(t, nil)
+	started, release := make(chan struct{}), make(chan struct{})
+	srv.methods["test/block"] = request("test/block", accessAny, func(_ *Session, ctx context.Context, snap *document.Snapshot, p *protocol.DocumentGetParams) (*protocol.Document, error) {
+		close(started)
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		d, ok := snap.Get(p.URI)
+		if !ok {
+			return nil, protocol.Errorf(protocol.ErrNotFound, "%s is not in the snapshot", p.URI)
+		}
+		return &protocol.Document{URI: d.URI, Version: d.Version, Text: d.Text.String()}, nil
+	})
+	c.initialize(nil)
+	const uri = "file:///snapshot.txt"
+	c.notify("textDocument/didOpen", openParams(uri, "old 😀\r\n"))
+
+	type answer struct {
+		doc protocol.Document
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		var a answer
+		a.err = c.call("test/block", protocol.DocumentGetParams{URI: uri}, &a.doc)
+		done <- a
+	}()
+	<-started
+	c.notify("textDocument/didChange", change(uri, 2, 0, 0, 0, 3, "new"))
+	// A request sent after the change sees it: by then it has been applied.
+	var now protocol.Document
+	c.mustCall(protocol.MethodDocumentGet, protocol.DocumentGetParams{URI: uri}, &now)
+	if now.Version != 2 || now.Text != "new 😀\r\n" {
+		t.Fatalf("after didChange: v%d %q, want v2 %q", now.Version, now.Text, "new 😀\r\n")
+	}
+	close(release)
+	a := <-done
+	if a.err != nil {
+		t.Fatalf("test/block: %v", a.err)
+	}
+	if a.doc.Version != 1 || a.doc.Text != "old 😀\r\n" {
+		t.Errorf("the request started before didChange saw v%d %q; want its snapshot, v1 %q", a.doc.Version, a.doc.Text, "old 😀\r\n")
+	}
+}
+
 func openParams(uri, text string) map[string]any {
 	return map[string]any{"textDocument": map[string]any{"uri": uri, "languageId": "plaintext", "version": 1, "text": text}}
 }
