@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -324,6 +325,105 @@ func TestSettingsPrecedence(t *testing.T) {
 	}
 	if c.MaxSessions != 256 {
 		t.Errorf("max-sessions = %d, want the default 256", c.MaxSessions)
+	}
+}
+
+func TestDefaultConfigFileAndPrecedence(t *testing.T) {
+	for _, test := range []struct {
+		name      string
+		xdgConfig string // "" leaves the user config dir to HOME
+		dir       func(home, xdg string) string
+	}{
+		{"XDG_CONFIG_HOME", "xdg", func(_, xdg string) string { return xdg }},
+		{"HOME", "", func(home, _ string) string { return filepath.Join(home, ".config") }},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			home, xdg := t.TempDir(), ""
+			if test.xdgConfig != "" {
+				xdg = t.TempDir()
+			}
+			t.Setenv("HOME", home)
+			t.Setenv("XDG_CONFIG_HOME", xdg)
+			t.Setenv("GATHERING_CONFIG", "")
+			t.Setenv("GATHERING_LISTEN", "")
+			file := filepath.Join(test.dir(home, xdg), "gathering", "config.toml")
+			if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, []byte("listen = \"127.0.0.1:1111\"\nmax-in-flight = 7\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			parse := func(args ...string) config {
+				t.Helper()
+				var c config
+				fs := newFlagSet("serve", &c, scopeServe, io.Discard, "")
+				if err := parseSettings(fs, &c, args, os.Getenv); err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+
+			c := parse()
+			if c.ConfigFile != file {
+				t.Errorf("config file = %s, want the default %s", c.ConfigFile, file)
+			}
+			if c.Listen != "127.0.0.1:1111" || c.MaxInFlight != 7 {
+				t.Errorf("from the default file: listen %s, max-in-flight %d; want 127.0.0.1:1111 and 7", c.Listen, c.MaxInFlight)
+			}
+			t.Setenv("GATHERING_LISTEN", "127.0.0.1:2222")
+			if c := parse(); c.Listen != "127.0.0.1:2222" || c.MaxInFlight != 7 {
+				t.Errorf("environment over file: listen %s, max-in-flight %d; want 127.0.0.1:2222 and the file's 7", c.Listen, c.MaxInFlight)
+			}
+			if c := parse("--listen", "127.0.0.1:3333"); c.Listen != "127.0.0.1:3333" {
+				t.Errorf("flag over environment and file: listen %s, want 127.0.0.1:3333", c.Listen)
+			}
+			if err := os.Remove(file); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("GATHERING_LISTEN", "")
+			if c := parse(); c.Listen != "127.0.0.1:7998" || c.MaxInFlight != 256 {
+				t.Errorf("no file, no environment: listen %s, max-in-flight %d; want the defaults 127.0.0.1:7998 and 256", c.Listen, c.MaxInFlight)
+			}
+		})
+	}
+}
+
+func TestServeHelpDocumentsEverySetting(t *testing.T) {
+	var help bytes.Buffer
+	if code := run(t.Context(), []string{"serve", "--help"}, nil, io.Discard, &help); code != 0 {
+		t.Fatalf("serve --help: code %d", code)
+	}
+	// Each setting is a block: "  --name [arg]", its text, then its env line.
+	blocks := map[string][]string{}
+	var current string
+	for line := range strings.Lines(help.String()) {
+		line = strings.TrimRight(line, "\n")
+		if rest, ok := strings.CutPrefix(line, "  --"); ok {
+			current, _, _ = strings.Cut(rest, " ")
+			blocks[current] = nil
+			continue
+		}
+		if current != "" {
+			blocks[current] = append(blocks[current], strings.TrimSpace(line))
+		}
+	}
+	fs := newFlagSet("serve", &config{}, scopeServe, io.Discard, "")
+	fs.VisitAll(func(f *flag.Flag) {
+		b, ok := blocks[f.Name]
+		if !ok {
+			t.Errorf("serve --help lacks --%s", f.Name)
+			return
+		}
+		if len(b) < 2 || b[0] == "" || strings.HasPrefix(b[0], "env ") {
+			t.Errorf("--%s has no description in serve --help: %q", f.Name, b)
+			return
+		}
+		if env, _, _ := strings.Cut(b[1], ","); env != "env "+envName(f.Name) {
+			t.Errorf("--%s: help says %q, want its variable %s", f.Name, b[1], envName(f.Name))
+		}
+	})
+	if !strings.Contains(strings.Join(blocks["listen"], "\n"), "default 127.0.0.1:7998") {
+		t.Errorf("serve --help does not show the default address 127.0.0.1:7998: %q", blocks["listen"])
 	}
 }
 
