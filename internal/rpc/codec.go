@@ -47,10 +47,13 @@ type rejection struct {
 // refuses a frame larger than max before reading its body, and turns frames
 // it cannot decode into a rejection answered on the same connection instead
 // of an error that closes it. ReadObject is called only from the connection's
-// read goroutine, which also consumes pending, so pending needs no lock.
+// read goroutine, which also consumes pending and skip, so they need no lock.
 type codec struct {
 	max     int64
 	pending *rejection
+	// skip is how many bytes of a refused frame's body are still unread:
+	// the next ReadObject discards them before it reads the next header.
+	skip int64
 	// params holds, when paramsSet, the params of the request ReadObject
 	// last returned, exactly as sent; see takeParams.
 	params    json.RawMessage
@@ -90,22 +93,32 @@ func (c *codec) WriteObject(w io.Writer, obj any) error {
 }
 
 // ReadObject implements jsonrpc2.ObjectCodec.
+//
+// A frame whose Content-Length is over max is refused from its header: only
+// the first idPeekBytes of its body are read, to find the request's id, and
+// ReadObject returns at once with the placeholder, so the too_large answer
+// goes out while the client may still be writing the body. The rest of the
+// body is discarded by the next ReadObject, copied into io.Discard a few KiB
+// at a time, so no more than one such chunk of it is ever in memory; the
+// connection then goes on with the next frame.
 func (c *codec) ReadObject(r *bufio.Reader, v any) error {
 	c.params, c.paramsSet = nil, false
+	if n := c.skip; n > 0 {
+		c.skip = 0
+		if _, err := io.CopyN(io.Discard, r, n); err != nil {
+			return fmt.Errorf("skip refused frame: %w", err)
+		}
+	}
 	length, err := readHeader(r)
 	if err != nil {
 		return err
 	}
 	if length > c.max {
-		// Refuse before reading the body: keep a small prefix to find the id,
-		// and skip the rest without holding it.
 		prefix := make([]byte, min(length, idPeekBytes))
 		if _, err := io.ReadFull(r, prefix); err != nil {
 			return fmt.Errorf("read refused frame: %w", err)
 		}
-		if _, err := io.CopyN(io.Discard, r, length-int64(len(prefix))); err != nil {
-			return fmt.Errorf("skip refused frame: %w", err)
-		}
+		c.skip = length - int64(len(prefix))
 		return c.reject(v, peekID(prefix), protocol.Errorf(protocol.ErrTooLarge,
 			"message of %d bytes is over the %d-byte frame limit", length, c.max))
 	}

@@ -92,7 +92,6 @@ func TestOversizeFrameIsRefusedAndConnectionLives(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	go client.Write(payload)
 	m := readFrame(t, r)
-	runtime.ReadMemStats(&after)
 
 	if m["id"] != "big-1" {
 		t.Errorf("id = %v, want the refused request's id big-1", m["id"])
@@ -104,15 +103,45 @@ func TestOversizeFrameIsRefusedAndConnectionLives(t *testing.T) {
 	if data, _ := e["data"].(map[string]any); data["code"] != "too_large" {
 		t.Errorf("data.code = %v, want too_large", e["data"])
 	}
-	// The 8 MiB body was skipped, not held: far less than its size was allocated.
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > 2<<20 {
-		t.Errorf("refusing an 8 MiB frame allocated %d bytes; want it skipped, not read into memory", grew)
-	}
 
+	// The next request is answered once the 8 MiB body has been skipped.
 	h, b := frame(`{"jsonrpc":"2.0","id":2,"method":"x","params":[1]}`)
 	write(t, client, h, b)
 	if m := readFrame(t, r); m["id"] != float64(2) {
 		t.Errorf("after refusal, got %v; want the next request answered", m)
+	}
+	runtime.ReadMemStats(&after)
+	// The body was skipped, not held: far less than its size was allocated.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 2<<20 {
+		t.Errorf("refusing an 8 MiB frame allocated %d bytes; want it skipped, not read into memory", grew)
+	}
+}
+
+// TestOversizeFrameIsAnsweredBeforeItsBody sends only the header and the
+// first KiB of an oversize frame: the too_large answer must come without the
+// rest, which the connection skips once it arrives.
+func TestOversizeFrameIsAnsweredBeforeItsBody(t *testing.T) {
+	const max = 4096
+	client, r, _ := setup(t, max)
+	// Without the early answer the read below would wait for a body that
+	// is never sent; fail instead of hanging.
+	client.SetReadDeadline(time.Now().Add(20 * time.Second))
+	big := `{"jsonrpc":"2.0","id":"early","method":"x","params":{"text":"` + strings.Repeat("a", 1<<20) + `"}}`
+	head := fmt.Sprintf("Content-Length: %d\r\n\r\n", len(big))
+	cut := idPeekBytes + 100 // a little more than the codec peeks at
+	go io.WriteString(client, head+big[:cut])
+	m := readFrame(t, r)
+	if m["id"] != "early" {
+		t.Fatalf("got %v; want the too_large answer to request early before its body is sent", m)
+	}
+	if e, _ := m["error"].(map[string]any); e["code"] != float64(-31006) {
+		t.Errorf("error = %v, want -31006 (too large)", m["error"])
+	}
+
+	h, b := frame(`{"jsonrpc":"2.0","id":3,"method":"x","params":[3]}`)
+	go io.WriteString(client, big[cut:]+h+"\r\n\r\n"+b)
+	if m := readFrame(t, r); m["id"] != float64(3) {
+		t.Errorf("after the skipped body, got %v; want request 3 answered", m)
 	}
 }
 
