@@ -18,6 +18,20 @@ type StatusResult struct {
 	Clients int `json:"clients"`
 	// Session describes the caller's own session.
 	Session SessionStatus `json:"session"`
+	// Plugins are the language plugins the server knows, in load order,
+	// each with its state and the sandbox it runs in; empty when the
+	// server runs none. gathering/plugin/list has the details.
+	Plugins []PluginSummary `json:"plugins"`
+}
+
+// PluginSummary is a plugin as gathering/status shows it: the name, State
+// and Sandbox fields of its [Plugin] from gathering/plugin/list.
+type PluginSummary struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+	// Sandbox is the sandbox level of a running plugin (see Plugin.Sandbox);
+	// absent while none of its instances runs.
+	Sandbox string `json:"sandbox,omitempty"`
 }
 
 // StoreStatus names the store a server uses.

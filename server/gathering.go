@@ -11,10 +11,20 @@ import (
 	"github.com/gathering-dev/gathering/workspace/document"
 )
 
+// status answers gathering/status: the server, its store, its plugins and
+// the caller's session. It runs inline, so it only reads what is at hand.
 func (s *Session) status(_ context.Context, snap *document.Snapshot, _ *protocol.StatusParams) (*protocol.StatusResult, error) {
 	s.mu.Lock()
 	enc := s.encoding
 	s.mu.Unlock()
+	// The plugins as gathering/plugin/list reports them, cut to a summary.
+	plugins := []protocol.PluginSummary{}
+	if h := s.srv.cfg.Plugins; h != nil {
+		for _, st := range h.Plugins() {
+			p := wirePlugin(st)
+			plugins = append(plugins, protocol.PluginSummary{Name: p.Name, State: p.State, Sandbox: p.Sandbox})
+		}
+	}
 	return &protocol.StatusResult{
 		Version:    s.srv.cfg.Version,
 		InstanceID: s.srv.cfg.InstanceID,
@@ -27,6 +37,7 @@ func (s *Session) status(_ context.Context, snap *document.Snapshot, _ *protocol
 			PositionEncoding: string(enc),
 			OpenDocuments:    snap.Len(),
 		},
+		Plugins: plugins,
 	}, nil
 }
 

@@ -5,16 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gathering-dev/gathering/internal/rpc"
+	"github.com/gathering-dev/gathering/plugins/host"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/store/sqlite"
 	"github.com/gathering-dev/gathering/workspace"
@@ -265,6 +268,49 @@ func TestRequestKeepsItsSnapshot(t *testing.T) {
 	}
 	if a.doc.Version != 1 || a.doc.Text != "old 😀\r\n" {
 		t.Errorf("the request started before didChange saw v%d %q; want its snapshot, v1 %q", a.doc.Version, a.doc.Text, "old 😀\r\n")
+	}
+}
+
+// TestStatusListsPlugins checks gathering/status's plugin summary: every
+// plugin gathering/plugin/list shows, in its order, with the same state and
+// sandbox; and an empty list, not null, for a server without plugins.
+func TestStatusListsPlugins(t *testing.T) {
+	_, bare, _ := setup(t, nil)
+	bare.initialize(nil)
+	var raw map[string]json.RawMessage
+	bare.mustCall(protocol.MethodStatus, nil, &raw)
+	if got := string(raw["plugins"]); got != "[]" {
+		t.Errorf("status.plugins without a plugin host = %s, want []", got)
+	}
+
+	dirs := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dirs, "bogus"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirs, "bogus", "plugin.toml"), []byte("name = \"bogus\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := host.New(host.Config{Dirs: []string{dirs}, CacheDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	_, c, _ := setup(t, &Config{Plugins: h})
+	c.initialize(nil)
+	var st protocol.StatusResult
+	c.mustCall(protocol.MethodStatus, nil, &st)
+	var list protocol.PluginListResult
+	c.mustCall(protocol.MethodPluginList, nil, &list)
+
+	want := make([]protocol.PluginSummary, len(list.Plugins))
+	for i, p := range list.Plugins {
+		want[i] = protocol.PluginSummary{Name: p.Name, State: p.State, Sandbox: p.Sandbox}
+	}
+	if !slices.Equal(st.Plugins, want) {
+		t.Errorf("status.plugins = %+v\nwant, from plugin/list: %+v", st.Plugins, want)
+	}
+	if !slices.Contains(st.Plugins, protocol.PluginSummary{Name: "bogus", State: "refused"}) {
+		t.Errorf("status.plugins = %+v, want the unverifiable bogus plugin refused", st.Plugins)
 	}
 }
 
