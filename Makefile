@@ -1,5 +1,5 @@
-# The README's commands, and the benchmarks.
-.PHONY: serve test check bench
+# The README's commands, the benchmarks, and the fuzzers.
+.PHONY: serve test check bench fuzz
 
 serve:
 	go run ./cmd/gathering serve
@@ -11,3 +11,17 @@ check: test
 
 bench:
 	./scripts/bench
+
+# FUZZTIME is how long `make fuzz` runs each fuzz function.
+FUZZTIME ?= 10s
+
+# fuzz runs every fuzz function of the module for FUZZTIME, one at a time
+# (go test -fuzz takes one function of one package); `go test` alone runs
+# only their seed corpora.
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for fn in $$(go test -list '^Fuzz' $$dir | grep '^Fuzz'); do \
+			echo "go test -run '^$$' -fuzz '^$$fn$$' -fuzztime $(FUZZTIME) $$dir"; \
+			go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$dir; \
+		done; \
+	done

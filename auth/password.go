@@ -21,6 +21,10 @@ const (
 	argonSaltLen   = 16
 )
 
+// PasswordHashBytes is the memory one password hash or check allocates:
+// what argon2id's memory parameter asks for.
+const PasswordHashBytes = argonMemoryKiB * 1024
+
 // Password length bounds, in bytes. The upper bound keeps a request from
 // making the server hash megabytes.
 const (
