@@ -200,6 +200,29 @@ func TestRateLimited(t *testing.T) {
 	}
 }
 
+// TestUserRateLimited checks the limit on one user over all its
+// connections: two connections with the same user's token share it, though
+// each has room of its own.
+func TestUserRateLimited(t *testing.T) {
+	srv, b := setupAuth(t, &Config{RequestRate: 1000, RequestBurst: 1000, UserRequestRate: 0.01, UserRequestBurst: 3}, nil)
+	tok := b.token(t, "member@example.com")
+	first, second := connect(t, srv, Principal{}), connect(t, srv, Principal{})
+	first.initialize(initParams(tok))
+	second.initialize(initParams(tok))
+	for range 3 {
+		first.mustCall(protocol.MethodStatus, nil, nil)
+	}
+	err := second.call(protocol.MethodStatus, nil, nil)
+	wantCode(t, err, protocol.CodeRateLimited, protocol.RateLimited)
+	if e, ok := errors.AsType[*protocol.Error](err); !ok || e.Data.RetryAfterMS <= 0 || !strings.Contains(e.Message, "member@example.com") {
+		t.Errorf("rate_limited error = %+v, want the user named and a retryAfterMs", e)
+	}
+	// Another user is not held back by the first one's bucket.
+	other := connect(t, srv, Principal{})
+	other.initialize(initParams(b.token(t, "viewer@example.com")))
+	other.mustCall(protocol.MethodStatus, nil, nil)
+}
+
 // authzRules is the authorization rule of every registered method, as this
 // test expects it: whether a viewer and a member may call it at all, and
 // whether it acts on one project, so that only the project's members (and
