@@ -298,6 +298,15 @@ func TestLimiter(t *testing.T) {
 	if ok, _ := l.Allow("k"); !ok {
 		t.Error("refused after the refill time")
 	}
+	// Calls of a tenth of the cost come ten times as often: a burst of 30.
+	for i := range 30 {
+		if ok, _ := l.AllowN("tenths", 0.1); !ok {
+			t.Fatalf("tenth %d of a burst of 30 refused", i+1)
+		}
+	}
+	if ok, wait := l.AllowN("tenths", 0.1); ok || wait != 10*time.Millisecond {
+		t.Errorf("31st tenth = %v, %v; want refused, retry after 10ms", ok, wait)
+	}
 	if NewLimiter(0, 1) != nil {
 		t.Error("NewLimiter(0) is a limit; want nil, no limit")
 	}

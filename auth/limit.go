@@ -37,7 +37,13 @@ func NewLimiter(rate float64, burst int) *Limiter {
 
 // Allow takes one call from key's bucket. When the bucket is empty it
 // returns false and how long until a call would be allowed.
-func (l *Limiter) Allow(key string) (bool, time.Duration) {
+func (l *Limiter) Allow(key string) (bool, time.Duration) { return l.AllowN(key, 1) }
+
+// AllowN takes n calls from key's bucket, where n may be a fraction: a call
+// that costs a tenth of those the limiter was set for may come ten times as
+// often. When the bucket holds less than n it returns false and how long
+// until it will hold n.
+func (l *Limiter) AllowN(key string, n float64) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
@@ -54,11 +60,13 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	}
 	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
 	b.at = now
-	if b.tokens >= 1 {
-		b.tokens--
+	// The slack absorbs the rounding of fractional costs: ten calls of 0.1
+	// from a bucket of 1 all pass.
+	if b.tokens+1e-9 >= n {
+		b.tokens -= n
 		return true, 0
 	}
-	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	wait := time.Duration((n - b.tokens) / l.rate * float64(time.Second))
 	return false, max(wait, time.Millisecond)
 }
 
