@@ -73,11 +73,31 @@ func roleName(r Role) string {
 	return ""
 }
 
+// notificationCost is what one notification takes from its connection's
+// request limit, in requests: a tenth, so a connection may send ten
+// notifications for every request --rate-limit allows, in a bucket of its
+// own — 2,000 a second in bursts of 4,000 at the default 200/s. That is
+// more than an editor's didChange storm (a keystroke each, a paste or a
+// replace-all of a few thousand at once) and less than a flood. A
+// notification cannot be answered, so one over the limit is dropped.
+const notificationCost = 0.1
+
+// reportWindow bounds the reports of refusals that a flood could repeat:
+// one connection's unauthenticated or rate-limited calls are audited, and
+// its dropped notifications logged, at most once per window each.
+const reportWindow = time.Minute
+
+// reportLimit allows one report per key per reportWindow. Its keys begin
+// with a session ID, random across every server of the process, so one
+// limiter serves them all.
+var reportLimit = auth.NewLimiter(1/reportWindow.Seconds(), 1)
+
 // authorize decides whether the session may call m now. For a session
 // authenticated with a token it rechecks the token (from the cache, or the
 // store once per Recheck), so a revocation, a disabled user or a new role
-// takes effect within Recheck on every instance; requests of anyone but the
-// local owner are rate limited per connection and per user.
+// takes effect within Recheck on every instance. Calls of anyone but the
+// local owner are rate limited: requests per connection and per user,
+// notifications per connection at notificationCost.
 func (s *Session) authorize(ctx context.Context, m *method, isRequest bool) error {
 	p, tok := s.who()
 	if tok != nil {
@@ -96,31 +116,78 @@ func (s *Session) authorize(ctx context.Context, m *method, isRequest bool) erro
 			s.setPrincipal(p, tok)
 		}
 	}
-	if isRequest && !p.Local {
-		if m.access == accessPublic {
-			if ok, wait := s.srv.loginLimit.Allow(s.id); !ok {
-				return rateLimited(wait, "logins on this connection")
-			}
-		} else {
-			if ok, wait := s.srv.connLimit.Allow(s.id); !ok {
-				return rateLimited(wait, "requests on this connection")
-			}
-			if p.UserID != "" {
-				if ok, wait := s.srv.userLimit.Allow(p.UserID); !ok {
-					return rateLimited(wait, "requests of "+p.Name)
-				}
-			}
+	if err := s.limit(m, p, isRequest); err != nil {
+		if !isRequest {
+			s.reportDropped(m.name, err)
 		}
+		s.reportRefused(ctx, p, m.name, err)
+		return err
 	}
 	if m.access != accessPublic && !p.authenticated() {
-		return protocol.Errorf(protocol.ErrUnauthorized,
+		err := protocol.Errorf(protocol.ErrUnauthorized,
 			"authenticate first: present a token in initializationOptions.token or call %s", protocol.MethodAuthLogin)
+		if isRequest {
+			// Notifications are not: every client that logs in after
+			// initialize sends "initialized" before it has.
+			s.reportRefused(ctx, p, m.name, err)
+		}
+		return err
 	}
 	if err := p.may(m.access); err != nil {
 		s.auditDenied(ctx, p, m.name, err)
 		return err
 	}
 	return nil
+}
+
+// limit takes m's call from the session's rate limits, or returns a
+// rate_limited error. The local owner is not limited.
+func (s *Session) limit(m *method, p Principal, isRequest bool) error {
+	switch {
+	case p.Local:
+		return nil
+	case !isRequest:
+		if ok, wait := s.srv.connLimit.AllowN(s.id+"\x00notifications", notificationCost); !ok {
+			return rateLimited(wait, "notifications on this connection")
+		}
+	case m.access == accessPublic:
+		if ok, wait := s.srv.loginLimit.Allow(s.id); !ok {
+			return rateLimited(wait, "logins on this connection")
+		}
+	default:
+		if ok, wait := s.srv.connLimit.Allow(s.id); !ok {
+			return rateLimited(wait, "requests on this connection")
+		}
+		if p.UserID != "" {
+			if ok, wait := s.srv.userLimit.Allow(p.UserID); !ok {
+				return rateLimited(wait, "requests of "+p.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// reportDropped logs that the session's notifications are being dropped
+// over its limit, once per reportWindow.
+func (s *Session) reportDropped(method string, why error) {
+	if ok, _ := reportLimit.Allow(s.id + "\x00dropped"); ok {
+		s.log.Warn("dropping notifications over the connection's limit; logged once a minute at most",
+			slog.String("method", method), slog.String("remote", s.remote), slog.Any("error", why))
+	}
+}
+
+// reportRefused audits a call refused before the caller's role was
+// considered (an unauthenticated request, or a call over a rate limit) once
+// per reportWindow per session: enough to see who knocks, too little for a
+// flood of refusals to flood the store.
+func (s *Session) reportRefused(ctx context.Context, p Principal, method string, why error) {
+	if s.srv.cfg.Auth == nil || p.Local {
+		return
+	}
+	if ok, _ := reportLimit.Allow(s.id + "\x00refused"); ok {
+		s.srv.cfg.Auth.Audit(ctx, store.AuditEvent{Kind: "denied", Actor: p.Name, Remote: s.remote, Target: method,
+			Detail: why.Error() + " (one recorded per connection per minute)"})
+	}
 }
 
 // mayProject checks that the session may act on the project: admins and

@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"maps"
 	"reflect"
 	"slices"
@@ -221,6 +223,82 @@ func TestUserRateLimited(t *testing.T) {
 	other := connect(t, srv, Principal{})
 	other.initialize(initParams(b.token(t, "viewer@example.com")))
 	other.mustCall(protocol.MethodStatus, nil, nil)
+}
+
+// TestNotificationsRateLimited checks that notifications of anyone but the
+// local owner are limited per connection at notificationCost of its
+// request limit: those over it are dropped, logged once and audited once,
+// and the connection's requests keep their own bucket.
+func TestNotificationsRateLimited(t *testing.T) {
+	logs := &lockedBuffer{}
+	// A request a hundred seconds, bursts of 3: notifications come in
+	// bursts of 30 and refill at one every ten seconds.
+	srv, b := setupAuth(t, &Config{RequestRate: 0.01, RequestBurst: 3, Logger: slog.New(slog.NewTextHandler(logs, nil))}, nil)
+	uri := func(i int) string { return fmt.Sprintf("file:///n%d.txt", i) }
+	for _, who := range []string{"viewer", "local owner"} {
+		var c *client
+		if who == "viewer" {
+			c = connect(t, srv, Principal{})
+			c.initialize(initParams(b.token(t, "viewer@example.com"))) // and "initialized": 1 of 30
+		} else {
+			c = connect(t, srv, LocalOwner("me"))
+			c.initialize(nil)
+		}
+		for i := range 40 {
+			c.notify(lsp.MethodDidOpen, openParams(uri(i), "x"))
+		}
+		// Requests after the notifications see them applied or dropped.
+		c.mustCall(protocol.MethodDocumentGet, protocol.DocumentGetParams{URI: uri(28)}, nil)
+		err := c.call(protocol.MethodDocumentGet, protocol.DocumentGetParams{URI: uri(29)}, nil)
+		if who == "viewer" {
+			wantCode(t, err, protocol.CodeNotFound, protocol.NotFound)
+		} else if err != nil {
+			t.Errorf("the local owner's 30th didOpen: %v; want it applied, unlimited", err)
+		}
+	}
+	if n := strings.Count(logs.String(), "dropping notifications over the connection's limit"); n != 1 {
+		t.Errorf("%d log lines about dropped notifications, want 1 for 11 dropped:\n%s", n, logs)
+	}
+	es, _, err := b.st.ListAudit(t.Context(), store.AuditQuery{Kind: "denied"})
+	if err != nil || len(es) != 1 || es[0].Actor != "viewer@example.com" || es[0].Target != lsp.MethodDidOpen || !strings.Contains(es[0].Detail, "rate limited") {
+		t.Errorf("denied events = %+v, %v; want one, of the viewer's first dropped didOpen", es, err)
+	}
+}
+
+// TestRefusalsAudited checks that refused calls reach the audit log: one of
+// an unauthenticated connection (its first, not each), and each refusal of
+// an authenticated user by role or by project membership.
+func TestRefusalsAudited(t *testing.T) {
+	srv, b := setupAuth(t, nil, nil)
+	anon := connectOver(t, srv, "tcp", Principal{})
+	anon.initialize(nil)
+	for range 3 {
+		wantCode(t, anon.call(protocol.MethodProjectList, nil, nil), protocol.CodeUnauthorized, protocol.Unauthorized)
+	}
+	outsider := connect(t, srv, Principal{})
+	outsider.initialize(initParams(b.token(t, "outsider@example.com")))
+	read := protocol.WorkspaceReadParams{ProjectID: b.project.ID, Path: "x"}
+	for range 2 {
+		wantCode(t, outsider.call(protocol.MethodWorkspaceRead, read, nil), protocol.CodeForbidden, protocol.Forbidden)
+	}
+	es, _, err := b.st.ListAudit(t.Context(), store.AuditQuery{Kind: "denied"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range slices.Backward(es) { // oldest first
+		got = append(got, e.Actor+" "+e.Target)
+		if e.Remote != "pipe" {
+			t.Errorf("denied event %+v: remote %q, want the connection's (pipe)", e, e.Remote)
+		}
+	}
+	want := []string{" " + protocol.MethodProjectList, "outsider@example.com " + protocol.MethodWorkspaceRead, "outsider@example.com " + protocol.MethodWorkspaceRead}
+	if !slices.Equal(got, want) {
+		t.Errorf("denied events = %q, want %q", got, want)
+	}
+	if len(es) > 0 && !strings.Contains(es[0].Detail, b.project.ID) {
+		t.Errorf("membership refusal detail %q does not name the project", es[0].Detail)
+	}
 }
 
 // authzRules is the authorization rule of every registered method, as this
