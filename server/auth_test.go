@@ -202,6 +202,105 @@ func TestRateLimited(t *testing.T) {
 	}
 }
 
+// TestAdminMethods drives the administration methods as an admin's editor
+// would: create a user, issue it a token whose secret works in a new
+// session and never shows again, and read the audit log through each of
+// its filters and its paging cursor.
+func TestAdminMethods(t *testing.T) {
+	srv, b := setupAuth(t, nil, nil)
+	admin := connectOver(t, srv, "tcp", Principal{})
+	admin.initialize(initParams(b.token(t, "admin@example.com")))
+
+	var u protocol.User
+	admin.mustCall(protocol.MethodUserCreate, protocol.UserCreateParams{Email: "New@Example.com", Name: "New", Role: "member", Password: "password-2"}, &u)
+	if u.ID == "" || u.Email != "new@example.com" || u.Name != "New" || u.Role != "member" || u.Disabled {
+		t.Errorf("user/create = %+v", u)
+	}
+	wantCode(t, admin.call(protocol.MethodUserCreate, protocol.UserCreateParams{Email: "new@example.com", Role: "member", Password: "password-2"}, nil), protocol.CodeConflict, protocol.Conflict)
+	wantCode(t, admin.call(protocol.MethodUserCreate, protocol.UserCreateParams{Email: "other@example.com", Role: "root", Password: "password-2"}, nil), protocol.CodeInvalidParams, protocol.InvalidParams)
+
+	var created protocol.TokenCreateResult
+	admin.mustCall(protocol.MethodTokenCreate, protocol.TokenCreateParams{Email: "new@example.com", Name: "ci", TTLSeconds: 3600}, &created)
+	if !strings.HasPrefix(created.Secret, "gat_") || created.Token.UserID != u.ID || created.Token.Name != "ci" ||
+		created.Token.ExpiresAt.Sub(created.Token.CreatedAt).Round(time.Minute) != time.Hour {
+		t.Errorf("token/create = %+v", created.Token)
+	}
+	user := connect(t, srv, Principal{})
+	user.initialize(initParams(created.Secret))
+	var who protocol.WhoamiResult
+	user.mustCall(protocol.MethodAuthWhoami, nil, &who)
+	if who.Name != "new@example.com" || who.Role != "member" || who.TokenID != created.Token.ID {
+		t.Errorf("whoami with the new token = %+v", who)
+	}
+	var listed json.RawMessage
+	admin.mustCall(protocol.MethodTokenList, protocol.TokenListParams{Email: "new@example.com"}, &listed)
+	if !strings.Contains(string(listed), created.Token.ID) || strings.Contains(string(listed), created.Secret) ||
+		strings.Contains(string(listed), strings.TrimPrefix(created.Secret, "gat_")) {
+		t.Errorf("token/list = %s, want the token without its secret", listed)
+	}
+
+	audit := func(p protocol.AuditListParams) []protocol.AuditEvent {
+		t.Helper()
+		var res protocol.AuditListResult
+		admin.mustCall(protocol.MethodAuditList, p, &res)
+		return res.Events
+	}
+	ids := func(es []protocol.AuditEvent) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	// Five users were created, each a password hash (tens of milliseconds)
+	// after the one before, so their times differ.
+	creates := audit(protocol.AuditListParams{Kind: "user_create"})
+	if len(creates) != 5 || creates[0].Target != "new@example.com" || creates[0].Actor != "admin@example.com" || creates[0].Remote != "pipe" {
+		t.Fatalf("audit/list kind user_create = %+v, want 5, the admin's newest", creates)
+	}
+	if got := audit(protocol.AuditListParams{Actor: "admin@example.com"}); !slices.Equal(kinds(got), []string{"token_create", "user_create", "login"}) {
+		t.Errorf("audit/list actor admin = %q, want the admin's token_create, user_create and login", kinds(got))
+	}
+	if got := audit(protocol.AuditListParams{Target: created.Token.ID}); !slices.Equal(kinds(got), []string{"login", "token_create"}) {
+		t.Errorf("audit/list target of the new token = %q, want its creation and the login with it", kinds(got))
+	}
+	mid, old := creates[2].At, creates[4].At
+	if got := audit(protocol.AuditListParams{Kind: "user_create", Since: &mid}); !slices.Equal(ids(got), ids(creates[:3])) {
+		t.Errorf("audit/list since the third newest = %v, want %v", ids(got), ids(creates[:3]))
+	}
+	if got := audit(protocol.AuditListParams{Kind: "user_create", Until: &mid}); !slices.Equal(ids(got), ids(creates[3:])) {
+		t.Errorf("audit/list until the third newest = %v, want %v (until is exclusive)", ids(got), ids(creates[3:]))
+	}
+	if got := audit(protocol.AuditListParams{Kind: "user_create", Since: &old, Until: &mid}); !slices.Equal(ids(got), ids(creates[3:])) {
+		t.Errorf("audit/list between = %v, want %v", ids(got), ids(creates[3:]))
+	}
+	all := audit(protocol.AuditListParams{})
+	var paged []protocol.AuditEvent
+	for p := (protocol.AuditListParams{Limit: 2}); ; {
+		var res protocol.AuditListResult
+		admin.mustCall(protocol.MethodAuditList, p, &res)
+		if len(res.Events) > 2 {
+			t.Fatalf("a page of %d events, want at most 2", len(res.Events))
+		}
+		paged = append(paged, res.Events...)
+		if res.Next == "" {
+			break
+		}
+		p.Before = res.Next
+	}
+	if len(all) < 10 || !slices.Equal(ids(paged), ids(all)) {
+		t.Errorf("audit/list in pages of 2 = %d events, unpaged %d; want the same, at least 10", len(paged), len(all))
+	}
+}
+
+func kinds(es []protocol.AuditEvent) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
 // TestUserRateLimited checks the limit on one user over all its
 // connections: two connections with the same user's token share it, though
 // each has room of its own.
