@@ -301,6 +301,47 @@ func kinds(es []protocol.AuditEvent) []string {
 	return out
 }
 
+// TestProjectListShowsOnlyMembersProjects checks that project/list of a
+// user who is not an admin lists the projects it is a member of and no
+// other, while an admin's lists every one.
+func TestProjectListShowsOnlyMembersProjects(t *testing.T) {
+	srv, b := setupAuth(t, nil, nil)
+	second, err := b.st.CreateProject(t.Context(), store.Project{Name: "second", Root: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(email string) []string {
+		t.Helper()
+		c := connect(t, srv, Principal{})
+		c.initialize(initParams(b.token(t, email)))
+		var res protocol.ProjectListResult
+		c.mustCall(protocol.MethodProjectList, nil, &res)
+		var ids []string
+		for _, p := range res.Projects {
+			ids = append(ids, p.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	all := []string{b.project.ID, second.ID}
+	slices.Sort(all)
+	if got := list("outsider@example.com"); len(got) != 0 {
+		t.Errorf("project/list of a member of none = %v, want none", got)
+	}
+	if got := list("viewer@example.com"); !slices.Equal(got, []string{b.project.ID}) {
+		t.Errorf("project/list of the first project's viewer = %v, want only it", got)
+	}
+	if got := list("admin@example.com"); !slices.Equal(got, all) {
+		t.Errorf("project/list of an admin = %v, want %v", got, all)
+	}
+	if _, err := b.auth.AddMember(t.Context(), second.ID, "outsider@example.com", b.admin); err != nil {
+		t.Fatal(err)
+	}
+	if got := list("outsider@example.com"); !slices.Equal(got, []string{second.ID}) {
+		t.Errorf("project/list of the second project's member = %v, want only it", got)
+	}
+}
+
 // TestUserRateLimited checks the limit on one user over all its
 // connections: two connections with the same user's token share it, though
 // each has room of its own.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/protocol"
+	"github.com/gathering-dev/gathering/store"
 	"github.com/gathering-dev/gathering/workspace/filetree/filetreetest"
 )
 
@@ -377,4 +378,44 @@ func snapshotDir(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return tree
+}
+
+// TestDidChangeOnlyToThoseWhoMaySee checks that gathering/workspace/didChange
+// reaches the sessions of the project's members and admins, and not those
+// of a user who is not a member. The outsider is a member of a second
+// project, changed after the first: since each session gets its
+// notifications in order, the first one it receives must be the second
+// project's.
+func TestDidChangeOnlyToThoseWhoMaySee(t *testing.T) {
+	srv, b := setupAuth(t, nil, nil)
+	second, err := b.st.CreateProject(t.Context(), store.Project{Name: "second", Root: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.auth.AddMember(t.Context(), second.ID, "outsider@example.com", b.admin); err != nil {
+		t.Fatal(err)
+	}
+	sessions := map[string]*client{}
+	for _, email := range []string{"member@example.com", "viewer@example.com", "outsider@example.com", "admin@example.com"} {
+		c := connect(t, srv, Principal{})
+		c.initialize(initParams(b.token(t, email)))
+		sessions[email] = c
+	}
+	writer := connect(t, srv, LocalOwner("me"))
+	writer.initialize(nil)
+	for _, id := range []string{b.project.ID, second.ID} {
+		writer.mustCall(protocol.MethodWorkspaceWrite, protocol.WorkspaceWriteParams{ProjectID: id, Path: "new.txt", Content: "x", ExpectedVersion: str("")}, nil)
+	}
+	for email, want := range map[string]string{
+		"member@example.com": b.project.ID, "viewer@example.com": b.project.ID, "admin@example.com": b.project.ID,
+		"outsider@example.com": second.ID,
+	} {
+		var change protocol.WorkspaceDidChangeParams
+		if err := json.Unmarshal(sessions[email].waitNote(protocol.MethodWorkspaceDidChange), &change); err != nil {
+			t.Fatal(err)
+		}
+		if change.ProjectID != want || len(change.Changes) != 1 || change.Changes[0].Path != "new.txt" {
+			t.Errorf("%s's first didChange = %+v, want new.txt in project %s", email, change, want)
+		}
+	}
 }
