@@ -36,7 +36,7 @@ const tokenSynopsis = `Usage:
   gathering token list [--email E] [settings]
   gathering token revoke --id ID [settings]`
 
-const auditSynopsis = `Usage: gathering audit [--kind K] [--actor A] [--target T] [--since 24h] [--limit N] [settings]
+const auditSynopsis = `Usage: gathering audit [--kind K] [--actor A] [--target T] [--since 24h] [--until T] [--limit N] [settings]
 
 Prints the audit log, newest first: logins and failed logins with the
 client's address, logouts, token and user changes, refused calls.`
@@ -44,7 +44,8 @@ client's address, logouts, token and user changes, refused calls.`
 // accountFlags are the arguments of the account commands.
 type accountFlags struct {
 	email, name, role, id, kind, actor, target string
-	ttl, since                                 time.Duration
+	ttl                                        time.Duration
+	since, until                               when
 	limit                                      int
 	enable                                     bool
 }
@@ -252,17 +253,15 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.StringVar(&a.kind, "kind", "", "only events of this `kind` (login, login_failed, logout, token_create, token_revoke, user_create, user_update, member_add, member_remove, denied)")
 		fs.StringVar(&a.actor, "actor", "", "only events of this `actor` (an email)")
 		fs.StringVar(&a.target, "target", "", "only events on this `target`")
-		fs.DurationVar(&a.since, "since", 0, "only events of the last `duration`")
+		fs.Var(&a.since, "since", "only events at or after this `time`: RFC 3339 (2025-01-02T15:04:05Z) or a duration ago (24h)")
+		fs.Var(&a.until, "until", "only events before this `time`: RFC 3339 or a duration ago")
 		fs.IntVar(&a.limit, "limit", 100, "at most `n` events")
 	})
 	if err != nil {
 		return err
 	}
 	defer done()
-	q := store.AuditQuery{Kind: a.kind, Actor: a.actor, Target: a.target, Limit: a.limit}
-	if a.since > 0 {
-		q.Since = time.Now().Add(-a.since)
-	}
+	q := store.AuditQuery{Kind: a.kind, Actor: a.actor, Target: a.target, Since: a.since.t, Until: a.until.t, Limit: a.limit}
 	es, _, err := svc.Store().ListAudit(ctx, q)
 	if err != nil {
 		return err
@@ -273,6 +272,33 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Kind, dash(e.Actor), dash(e.Remote), dash(e.Target), e.Detail)
 	}
 	return w.Flush()
+}
+
+// when is a flag naming a point in time, as an RFC 3339 time or as a
+// duration before now ("24h": a day ago). Its zero value is no time.
+type when struct{ t time.Time }
+
+func (w *when) String() string {
+	if w == nil || w.t.IsZero() {
+		return ""
+	}
+	return w.t.Format(time.RFC3339Nano)
+}
+
+func (w *when) Set(s string) error {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return fmt.Errorf("%s: a duration ago must not be negative", s)
+		}
+		w.t = time.Now().Add(-d)
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("%q is neither an RFC 3339 time (2025-01-02T15:04:05Z) nor a duration (24h)", s)
+	}
+	w.t = t
+	return nil
 }
 
 func dash(s string) string {

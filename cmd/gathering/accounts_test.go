@@ -66,6 +66,7 @@ func TestAccountCommands(t *testing.T) {
 	if code, out, _ := gather(t, "", append([]string{"token", "revoke", "--id", id[1]}, common...)...); code != 0 || !strings.Contains(out, "revoked") {
 		t.Errorf("token revoke = %d, %q", code, out)
 	}
+	beforeDisable := time.Now().Format(time.RFC3339Nano)
 	if code, out, _ := gather(t, "", append([]string{"user", "disable", "--email", "admin@example.com"}, common...)...); code != 0 || !strings.Contains(out, "disabled: true") {
 		t.Errorf("user disable = %d, %q", code, out)
 	}
@@ -75,6 +76,17 @@ func TestAccountCommands(t *testing.T) {
 	}
 	if code, out, _ := gather(t, "", append([]string{"audit"}, common...)...); code != 0 || strings.Count(out, "\n") != 6 {
 		t.Errorf("audit = %d, %q; want 5 events (user_create, user_update ×2, token_create, token_revoke)", code, out)
+	}
+	code, out, _ = gather(t, "", append([]string{"audit", "--until", beforeDisable}, common...)...)
+	if code != 0 || strings.Count(out, "\n") != 5 || strings.Contains(out, "disabled true") || !strings.Contains(out, "token_revoke") {
+		t.Errorf("audit --until %s = %d, %q; want the 4 events before the disable", beforeDisable, code, out)
+	}
+	code, out, _ = gather(t, "", append([]string{"audit", "--since", beforeDisable, "--until", "0s"}, common...)...)
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "disabled true") {
+		t.Errorf("audit --since %s --until 0s = %d, %q; want the disable alone", beforeDisable, code, out)
+	}
+	if code, _, errs := gather(t, "", append([]string{"audit", "--until", "yesterday"}, common...)...); code == 0 || !strings.Contains(errs, "RFC 3339") {
+		t.Errorf("audit --until yesterday = %d, %q; want a usage error naming the forms", code, errs)
 	}
 }
 
