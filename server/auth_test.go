@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/auth"
+	"github.com/gathering-dev/gathering/internal/rpc"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/protocol/lsp"
 	"github.com/gathering-dev/gathering/store"
@@ -124,6 +127,43 @@ func TestUnauthenticatedSessionMustLogIn(t *testing.T) {
 		if es, _, _ := b.st.ListAudit(t.Context(), store.AuditQuery{Kind: kind}); len(es) == 0 {
 			t.Errorf("no %s event in the audit log", kind)
 		}
+	}
+}
+
+// TestLoginAuditedWithRemoteAddress checks, over real TCP, that a
+// successful login by token and by password records the client's address.
+func TestLoginAuditedWithRemoteAddress(t *testing.T) {
+	srv, b := setupAuth(t, nil, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, Principal{}) }()
+	t.Cleanup(func() { cancel(); <-served })
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{t: t, notes: make(chan note, 64)}
+	c.conn = rpc.NewConn(t.Context(), conn, c, nil)
+	c.conn.Start()
+	t.Cleanup(func() { c.conn.Close() })
+
+	c.initialize(initParams(b.token(t, "viewer@example.com")))
+	c.mustCall(protocol.MethodAuthLogin, protocol.LoginParams{Email: "member@example.com", Password: "password-1"}, nil)
+	es, _, err := b.st.ListAudit(t.Context(), store.AuditQuery{Kind: "login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Actor+" "+e.Detail+" from "+e.Remote)
+	}
+	want := []string{"member@example.com password from " + conn.LocalAddr().String(), "viewer@example.com token from " + conn.LocalAddr().String()}
+	if !slices.Equal(got, want) {
+		t.Errorf("login events = %q, want %q", got, want)
 	}
 }
 
