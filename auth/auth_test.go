@@ -2,8 +2,10 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,6 +174,39 @@ func TestLoginLimits(t *testing.T) {
 	}
 	if limited < 7 || fast.verifies.Load()-before > 3 {
 		t.Errorf("10 quick logins from one address: %d limited, %d hashed; want at least 7 limited before hashing", limited, fast.verifies.Load()-before)
+	}
+}
+
+// TestConcurrentLoginsStayWithinTheLimit checks that logins for one email
+// that arrive together, from many addresses, cannot all pass the failure
+// limit before any has failed: no more of them are checked than the limit
+// allows, and the email is locked afterwards.
+func TestConcurrentLoginsStayWithinTheLimit(t *testing.T) {
+	s, b := setup(t, &Config{MaxEmailFailures: 3, LoginRate: -1})
+	ctx := t.Context()
+	if _, err := s.CreateUser(ctx, "a@example.com", "", store.RoleViewer, "s3cret-pass", b.admin); err != nil {
+		t.Fatal(err)
+	}
+	before := s.verifies.Load()
+	errs := make([]error, 12)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			_, _, errs[i] = s.Login(ctx, "a@example.com", "wrong-pass", fmt.Sprintf("192.0.2.%d:1", i+1))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var le *LimitError
+		if !errors.Is(err, ErrBadCredentials) && !errors.As(err, &le) {
+			t.Errorf("login %d: %v, want invalid credentials or a limit", i, err)
+		}
+	}
+	if hashed := s.verifies.Load() - before; hashed > 3 {
+		t.Errorf("12 concurrent logins with a limit of 3 failures: %d passwords checked, want at most 3", hashed)
+	}
+	if _, _, err := s.Login(ctx, "a@example.com", "s3cret-pass", "198.51.100.7:1"); !errors.As(err, new(*LimitError)) {
+		t.Errorf("login with the right password after them: %v, want a LimitError", err)
 	}
 }
 

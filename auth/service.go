@@ -211,19 +211,43 @@ func (s *Service) limitLogin(ctx context.Context, remote, email string) error {
 			return fmt.Errorf("count failed logins: %w", err)
 		}
 		if n >= k.max {
-			return &LimitError{RetryAfter: max(time.Second, oldest.Add(s.cfg.FailureWindow).Sub(s.now()))}
+			return s.limitError(oldest)
 		}
 	}
 	return nil
 }
 
-// fail counts a failed login in the store and audits it.
-func (s *Service) fail(ctx context.Context, remote, email, detail string) {
-	keys := []string{"addr:" + host(remote)}
-	if email != "" {
-		keys = append(keys, "email:"+email)
+// limitError refuses a login until the oldest failure counted leaves the
+// window.
+func (s *Service) limitError(oldest time.Time) *LimitError {
+	return &LimitError{RetryAfter: max(time.Second, oldest.Add(s.cfg.FailureWindow).Sub(s.now()))}
+}
+
+// claimAttempt counts a login for email as failed before its password is
+// checked, then counts the email's failures again, its own included: of
+// logins that passed limitLogin together, on any instance, only those
+// within the limit go on to be checked, where checking the count and
+// counting after the check would let them all through. A successful login
+// clears the count.
+func (s *Service) claimAttempt(ctx context.Context, email string) error {
+	key := "email:" + email
+	if err := s.st.RecordLoginFailure(ctx, key); err != nil {
+		return fmt.Errorf("count login attempt: %w", err)
 	}
-	if err := s.st.RecordLoginFailure(ctx, keys...); err != nil {
+	n, oldest, err := s.st.LoginFailures(ctx, key, s.now().Add(-s.cfg.FailureWindow))
+	if err != nil {
+		return fmt.Errorf("count failed logins: %w", err)
+	}
+	if n > s.cfg.MaxEmailFailures {
+		return s.limitError(oldest)
+	}
+	return nil
+}
+
+// fail counts a failed login against remote's address in the store (the
+// email's was counted by claimAttempt) and audits it.
+func (s *Service) fail(ctx context.Context, remote, email, detail string) {
+	if err := s.st.RecordLoginFailure(ctx, "addr:"+host(remote)); err != nil {
 		s.log.ErrorContext(ctx, "record failed login", slog.Any("error", err))
 	}
 	s.Audit(ctx, store.AuditEvent{Kind: "login_failed", Actor: email, Remote: remote, Detail: detail})
@@ -259,6 +283,11 @@ func (s *Service) Login(ctx context.Context, email, password, remote string) (st
 	}
 	if err := s.limitLogin(ctx, remote, email); err != nil {
 		return "", Identity{}, err
+	}
+	if email != "" {
+		if err := s.claimAttempt(ctx, email); err != nil {
+			return "", Identity{}, err
+		}
 	}
 	var u store.User
 	err := store.ErrNotFound
