@@ -176,6 +176,7 @@ func chooseNamespaces(spec Spec, caps *Capabilities, p *policy, lvl *Level, attr
 // Landlock's TCP rules for network none.
 func chooseNetwork(spec Spec, netns bool, p *policy, lvl *Level) {
 	p.LoopbackUp = netns && spec.Network == NetworkLoopback
+	p.StdinPipe = spec.StdinPipe
 	p.DenyTCP = spec.Network == NetworkNone && p.LandlockABI >= 4
 	var enf []string
 	if netns {

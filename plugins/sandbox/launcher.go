@@ -98,8 +98,10 @@ func launch(args []string) error {
 			return fail("loopback", err)
 		}
 	}
-	if err := stdinNull(); err != nil {
-		return fail("stdin", err)
+	if !p.StdinPipe {
+		if err := stdinNull(); err != nil {
+			return fail("stdin", err)
+		}
 	}
 	if err := unix.CloseRange(pluginFD+1, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fail("fds", fmt.Errorf("close_range: %w", err))

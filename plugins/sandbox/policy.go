@@ -39,6 +39,9 @@ type policy struct {
 	Mask []string `json:"mask,omitempty"`
 	// LoopbackUp brings lo up in the new network namespace (network loopback).
 	LoopbackUp bool `json:"lo_up"`
+	// StdinPipe keeps the stdin the host gave the launcher (a pipe of its
+	// own, for a plugin that speaks LSP on stdio) instead of /dev/null.
+	StdinPipe bool `json:"stdin_pipe,omitempty"`
 	// Rlimits in bytes or files; 0 leaves that limit as inherited. CORE is
 	// always 0.
 	NoFile uint64 `json:"nofile,omitempty"`

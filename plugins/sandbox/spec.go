@@ -71,6 +71,12 @@ type Spec struct {
 	CacheDir string
 	// Dir is the working directory; empty means CacheDir.
 	Dir string
+	// StdinPipe says the caller sets the Cmd's Stdin to a pipe of the
+	// host's own, which the plugin reads LSP messages from. Without it the
+	// launcher makes stdin /dev/null whatever it was given, so that no
+	// plugin ever reads the host's own stdin (an editor's pipe, in stdio
+	// mode).
+	StdinPipe bool
 
 	// Capabilities is what the kernel allows; nil means [Probe], run once
 	// per process and remembered.

@@ -58,6 +58,15 @@ type stdioTransport struct {
 	mu       sync.Mutex
 }
 
+// NewStdioTransport is a [Transport] over LSP's Content-Length framing on r
+// and w: what a language server speaks on its stdin and stdout. Read
+// refuses a message over maxBytes with a *[TooLargeError] after skipping
+// it, so the stream stays readable; Write is safe for concurrent use and
+// writes each message with one call to w.Write.
+func NewStdioTransport(r io.Reader, w io.Writer, maxBytes int) Transport {
+	return newStdioTransport(r, w, maxBytes)
+}
+
 func newStdioTransport(r io.Reader, w io.Writer, maxBytes int) *stdioTransport {
 	return &stdioTransport{r: bufio.NewReader(r), w: w, maxBytes: maxBytes}
 }
@@ -112,7 +121,9 @@ func (t *stdioTransport) Read() ([]byte, error) {
 
 func (t *stdioTransport) Write(b []byte) error {
 	frame := make([]byte, 0, len(b)+32)
-	frame = fmt.Appendf(frame, "Content-Length: %d\r\n\r\n", len(b))
+	frame = append(frame, "Content-Length: "...)
+	frame = strconv.AppendInt(frame, int64(len(b)), 10)
+	frame = append(frame, "\r\n\r\n"...)
 	frame = append(frame, b...)
 	t.mu.Lock()
 	defer t.mu.Unlock()
