@@ -41,7 +41,7 @@ var allowed = map[string][]string{
 	"plugins/builtin/lspbridge":       {"plugins/sdk"},
 	"plugins/builtin":                 {"plugins/sdk", "plugins/manifest", "plugins/builtin/golang", "plugins/builtin/lspbridge"},
 	"plugins/host":                    {"internal/position", "plugins/host/launch", "plugins/manifest", "plugins/sandbox", "protocol", "protocol/lsp", "internal/rpc"},
-	"plugins/host/launch":             {"plugins/manifest", "plugins/sandbox", "plugins/sdk/pluginv1", "plugins/builtin", "protocol", "internal/rpc"},
+	"plugins/host/launch":             {"plugins/manifest", "plugins/sandbox", "plugins/sdk", "plugins/sdk/pluginv1", "plugins/builtin", "protocol", "internal/rpc"},
 	"auth":                            {"store"},
 	"server":                          {"protocol", "protocol/lsp", "internal/rpc", "workspace", "workspace/document", "workspace/git", "workspace/search", "store", "auth", "plugins/host"},
 	"cmd/gathering":                   {"*"},

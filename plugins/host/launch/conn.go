@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gathering-dev/gathering/plugins/sdk/pluginv1"
 	"github.com/gathering-dev/gathering/protocol"
@@ -49,8 +50,15 @@ type conn struct {
 
 	nextID atomic.Int64
 
-	mu       sync.Mutex
-	pending  map[int64]chan *envelope
+	mu      sync.Mutex
+	pending map[int64]chan *envelope
+	async   map[int64]*asyncCall
+	// expiry fires at the earliest deadline of the async calls, expiryAt;
+	// it is re-armed only for a deadline earlier than that one, so calls
+	// answered in time cost no timer of their own (a timer per call cost
+	// several µs of each round trip: arming one wakes the netpoller).
+	expiry   *time.Timer
+	expiryAt time.Time
 	incoming map[string]context.CancelFunc // the plugin's requests being handled, by raw id
 	failed   bool
 
@@ -102,6 +110,7 @@ func newConn(stream frameStream, h Handler, maxBytes int, log *slog.Logger, trac
 		trace:    trace,
 		sendSem:  make(chan struct{}, 1),
 		pending:  make(map[int64]chan *envelope),
+		async:    make(map[int64]*asyncCall),
 		incoming: make(map[string]context.CancelFunc),
 		done:     make(chan struct{}),
 		ctx:      ctx,
@@ -187,7 +196,14 @@ func (c *conn) response(e *envelope) {
 	c.mu.Lock()
 	ch := c.pending[id]
 	delete(c.pending, id)
+	a := c.async[id]
+	delete(c.async, id)
 	c.mu.Unlock()
+	if err == nil && a != nil {
+		a.stop()
+		a.done(e.answer())
+		return
+	}
 	if err != nil || ch == nil {
 		// Late answers to calls whose caller gave up land here too.
 		c.log.Debug("plugin answered a request the host is not waiting for; dropped", "id", string(e.ID))
@@ -284,9 +300,18 @@ func (c *conn) fail(cause error) {
 	}
 	c.failed = true
 	c.cause = cause
+	async := c.async
+	c.async = nil
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	c.mu.Unlock()
 	close(c.done)
 	c.cancel()
+	for _, a := range async {
+		a.stop()
+		a.done(nil, a.crashed(cause))
+	}
 }
 
 // err returns why the conn ended, or nil while it lives.
@@ -357,6 +382,128 @@ func (c *conn) call(ctx context.Context, method string, params any, crashed func
 		c.forget(id)
 		return nil, crashed(c.cause)
 	}
+}
+
+// asyncCall is a request sent by start: its answer goes to done, on the
+// read loop, instead of to a waiting caller.
+type asyncCall struct {
+	id       int64
+	method   string
+	deadline time.Time
+	done     func(json.RawMessage, error)
+	crashed  func(error) error
+	stop     func() bool // releases the watch on the caller's context
+}
+
+// start sends a request without waiting for it: done gets exactly once
+// what call would have returned. It runs on the read loop when the plugin
+// answers, on the goroutine that noticed when the conn ends, when ctx does
+// or when the deadline passes (after $/cancelRequest has been queued; a
+// zero deadline is none), or on this one, before start returns, when the
+// request cannot be sent. done must not block: it holds up every answer
+// behind it.
+func (c *conn) start(ctx context.Context, deadline time.Time, method string, params json.RawMessage, crashed func(error) error, done func(json.RawMessage, error)) {
+	if err := ctx.Err(); err != nil {
+		done(nil, &CallError{Method: method, Ctx: err})
+		return
+	}
+	id := c.nextID.Add(1)
+	msg, err := encodeRequest(id, method, params)
+	if err != nil {
+		done(nil, err)
+		return
+	}
+	a := &asyncCall{id: id, method: method, deadline: deadline, done: done, crashed: crashed}
+	c.mu.Lock()
+	if c.failed {
+		c.mu.Unlock()
+		done(nil, crashed(c.cause))
+		return
+	}
+	c.async[id] = a
+	if !deadline.IsZero() && (c.expiryAt.IsZero() || deadline.Before(c.expiryAt)) {
+		c.armExpiry(deadline)
+	}
+	// Under mu, so that whoever takes the call finds stop set.
+	a.stop = context.AfterFunc(ctx, func() {
+		if c.takeAsync(id) == nil {
+			return // answered, or the conn ended, first
+		}
+		c.cancelAsync(a, ctx.Err())
+	})
+	c.mu.Unlock()
+	if err := c.send(ctx, msg); err != nil {
+		// A broken stream is left to fail, which answers the call with the
+		// cause; a refusal or the caller giving up is answered here.
+		if !errors.Is(err, protocol.ErrTooLarge) && (ctx.Err() == nil || c.err() != nil) {
+			return
+		}
+		if a := c.takeAsync(id); a != nil {
+			a.stop()
+			if ctx.Err() != nil {
+				err = &CallError{Method: method, Ctx: ctx.Err()}
+			}
+			done(nil, err)
+		}
+	}
+}
+
+// cancelAsync ends a call taken from c.async for why: $/cancelRequest is
+// queued and done gets the *CallError.
+func (c *conn) cancelAsync(a *asyncCall, why error) {
+	go func() {
+		if err := c.notify(c.ctx, "$/cancelRequest", cancelParams{ID: a.id}); err != nil && !errors.Is(err, errConnDone) {
+			c.log.Debug("cannot send $/cancelRequest", "id", a.id, "error", err)
+		}
+	}()
+	a.done(nil, &CallError{Method: a.method, ID: a.id, Ctx: why, Sent: true})
+}
+
+// armExpiry sets the expiry timer to fire at at. Call it with c.mu held.
+func (c *conn) armExpiry(at time.Time) {
+	c.expiryAt = at
+	if c.expiry == nil {
+		c.expiry = time.AfterFunc(time.Until(at), c.expire)
+		return
+	}
+	c.expiry.Reset(time.Until(at))
+}
+
+// expire ends the async calls whose deadline has passed and re-arms the
+// timer for the earliest one left.
+func (c *conn) expire() {
+	now := time.Now()
+	var expired []*asyncCall
+	var next time.Time
+	c.mu.Lock()
+	for id, a := range c.async {
+		switch {
+		case a.deadline.IsZero():
+		case !a.deadline.After(now):
+			expired = append(expired, a)
+			delete(c.async, id)
+		case next.IsZero() || a.deadline.Before(next):
+			next = a.deadline
+		}
+	}
+	c.expiryAt = time.Time{}
+	if !next.IsZero() && !c.failed {
+		c.armExpiry(next)
+	}
+	c.mu.Unlock()
+	for _, a := range expired {
+		a.stop()
+		c.cancelAsync(a, context.DeadlineExceeded)
+	}
+}
+
+// takeAsync removes and returns the async call id, nil if it is gone.
+func (c *conn) takeAsync(id int64) *asyncCall {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.async[id]
+	delete(c.async, id)
+	return a
 }
 
 type cancelParams struct {

@@ -15,7 +15,7 @@ func encodeRequest(id int64, method string, params any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode params of %s: %w", method, err)
 	}
-	m, _ := json.Marshal(method)
+	m := quoteMethod(method)
 	b := make([]byte, 0, 48+len(m)+len(p))
 	b = append(b, `{"jsonrpc":"2.0",`...)
 	if id != 0 {
@@ -78,4 +78,16 @@ func encodeValue(v any) ([]byte, error) {
 		return v, nil
 	}
 	return json.Marshal(v)
+}
+
+// quoteMethod is method as a JSON string. LSP method names need no
+// escaping, which is checked rather than assumed.
+func quoteMethod(method string) []byte {
+	for i := 0; i < len(method); i++ {
+		if c := method[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			m, _ := json.Marshal(method)
+			return m
+		}
+	}
+	return append(append(append(make([]byte, 0, len(method)+2), '"'), method...), '"')
 }

@@ -94,6 +94,17 @@ func testBuiltins() []builtin.Builtin {
 	return []builtin.Builtin{
 		{Manifest: testManifest("echo", "1.0.0"), Run: func([]string) int { sdk.Serve(echoServer("echo", "1.0.0")); return 0 }},
 		{Manifest: testManifest("liar", "2.0.0"), Run: func([]string) int { sdk.Serve(echoServer("liar", "1.0.0")); return 0 }},
+		{Manifest: testManifest("stdioecho", "1.0.0"), Stdio: true, Run: func([]string) int {
+			if os.Getenv(builtin.StdioEnv) != "1" {
+				fmt.Fprintln(os.Stderr, "stdioecho: started without", builtin.StdioEnv)
+				return 2
+			}
+			if err := sdk.ServeStdio(echoServer("stdioecho", "1.0.0"), os.Stdin, os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			return 0
+		}},
 	}
 }
 
@@ -138,6 +149,11 @@ func echoServer(name, version string) *sdk.Server {
 				var answer string
 				err := c.Call(ctx, "test/question", p, &answer)
 				return answer, err
+			},
+			"big": func(_ context.Context, _ *sdk.Conn, p json.RawMessage) (any, error) {
+				var n int
+				json.Unmarshal(p, &n)
+				return strings.Repeat("z", n), nil
 			},
 			"pid": func(context.Context, *sdk.Conn, json.RawMessage) (any, error) {
 				return os.Getpid(), nil

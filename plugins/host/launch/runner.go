@@ -29,6 +29,7 @@ type procRunner struct {
 
 	stdoutR, stderrR *os.File
 	stdoutW, stderrW *os.File
+	stdinR, stdinW   *os.File // a stdio plugin's input (withStdin); nil otherwise
 	stderr           *stderrLog
 	stderrDone       chan struct{}
 
@@ -94,6 +95,9 @@ func (r *procRunner) Start(context.Context) error {
 	// pipes end when the child (and whatever inherited them) is gone.
 	r.stdoutW.Close()
 	r.stderrW.Close()
+	if r.stdinR != nil {
+		r.stdinR.Close()
+	}
 	if err != nil {
 		r.closePipes()
 		close(r.exited)
@@ -141,10 +145,29 @@ func (r *procRunner) kill() {
 	_ = unix.Kill(r.pid, unix.SIGKILL)
 }
 
+// withStdin gives the process a pipe for its stdin, in place of /dev/null,
+// for a plugin that speaks LSP on stdio. Call it before Start.
+func (r *procRunner) withStdin() error {
+	var err error
+	if r.stdinR, r.stdinW, err = os.Pipe(); err != nil {
+		return err
+	}
+	r.cmd.Stdin = r.stdinR
+	return nil
+}
+
+// closeStdin closes the host's end of a stdio plugin's input, which is how
+// it learns that the session is over.
+func (r *procRunner) closeStdin() {
+	if r.stdinW != nil {
+		r.stdinW.Close()
+	}
+}
+
 // closePipes closes the host's ends of the stdio pipes, which ends any
 // reader still blocked on them (go-plugin's, ours).
 func (r *procRunner) closePipes() {
-	for _, f := range []*os.File{r.stdoutR, r.stdoutW, r.stderrR, r.stderrW} {
+	for _, f := range []*os.File{r.stdoutR, r.stdoutW, r.stderrR, r.stderrW, r.stdinR, r.stdinW} {
 		if f != nil {
 			f.Close()
 		}

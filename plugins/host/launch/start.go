@@ -15,8 +15,10 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
 
+	"github.com/gathering-dev/gathering/plugins/builtin"
 	"github.com/gathering-dev/gathering/plugins/manifest"
 	"github.com/gathering-dev/gathering/plugins/sandbox"
+	"github.com/gathering-dev/gathering/plugins/sdk"
 	"github.com/gathering-dev/gathering/plugins/sdk/pluginv1"
 	"github.com/gathering-dev/gathering/protocol"
 )
@@ -81,7 +83,8 @@ type process struct {
 	mu        sync.Mutex
 	runner    *procRunner
 	killed    bool
-	socketDir string // go-plugin's per-client socket directory
+	socketDir string       // go-plugin's per-client socket directory
+	input     *stallWriter // a stdio plugin's input
 
 	streamCancel context.CancelFunc
 	streamEnded  chan error    // the read loop's Recv error
@@ -114,6 +117,9 @@ func (i *Instance) launch(ctx context.Context) (*process, error) {
 	cfg := i.plugin.set.cfg
 	p := &process{inst: i, streamEnded: make(chan error, 1), dead: make(chan struct{}), termDone: make(chan struct{})}
 	out := newStderrLog(i.log, i.stderr, "stderr")
+	if i.plugin.stdio() {
+		return p.launchStdio(ctx, spec, out)
+	}
 	p.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pluginv1.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{pluginv1.APIVersion: {pluginv1.PluginKey: &pluginv1.GRPCPlugin{}}},
@@ -155,6 +161,59 @@ func (i *Instance) launch(ctx context.Context) (*process, error) {
 		p.terminate(time.Now().Add(closeBudget))
 		return nil, err
 	}
+	return p.initialize(ctx)
+}
+
+// launchStdio starts a [builtin.Builtin.Stdio] plugin: the sandboxed
+// process with pipes for its stdin and stdout, over which the session runs
+// in LSP's framing, with no handshake.
+func (p *process) launchStdio(ctx context.Context, spec sandbox.Spec, out *stderrLog) (*process, error) {
+	i := p.inst
+	// The sandbox wants a private read-write directory for the go-plugin
+	// socket; a stdio plugin has none, but gets the same fresh directory.
+	dir, err := os.MkdirTemp("", "gathering-plugin-")
+	if err != nil {
+		return nil, fmt.Errorf("plugin socket directory: %w", err)
+	}
+	spec.SocketDir = dir
+	spec.StdinPipe = true
+	spec.Env = append(slices.Clone(spec.Env), builtin.StdioEnv+"=1")
+	p.socketDir = dir
+	i.track(p)
+	fail := func(err error) (*process, error) {
+		p.kill()
+		p.terminate(time.Now().Add(closeBudget))
+		return nil, err
+	}
+	c, lvl, err := sandbox.Command(spec)
+	if err != nil {
+		return fail(err)
+	}
+	r, err := newProcRunner(i.plugin.Manifest.Name, c, out)
+	if err != nil {
+		return fail(err)
+	}
+	if err := r.withStdin(); err != nil {
+		r.closePipes()
+		return fail(err)
+	}
+	p.mu.Lock()
+	p.runner, p.level = r, lvl
+	p.mu.Unlock()
+	abort := context.AfterFunc(ctx, p.kill)
+	defer abort()
+	if err := r.Start(ctx); err != nil {
+		return fail(err)
+	}
+	p.input = newStallWriter(r.stdinW)
+	t := sdk.NewStdioTransport(r.stdoutR, p.input, i.plugin.set.cfg.MaxMessageBytes)
+	p.open(stdioFrames{t: t, log: i.log})
+	return p.initialize(ctx)
+}
+
+// initialize runs the instance's Init on a freshly connected process.
+func (p *process) initialize(ctx context.Context) (*process, error) {
+	i := p.inst
 	if i.opts.Init != nil {
 		if err := i.opts.Init(context.WithValue(ctx, initKey{}, p), i); err != nil {
 			p.kill()
@@ -206,6 +265,12 @@ func (p *process) connect(ctx context.Context) error {
 		return p.startError(fmt.Errorf("open session: %w", err))
 	}
 	p.streamCancel = scancel
+	p.open(stream)
+	return nil
+}
+
+// open starts the session's conn on stream and the watch over the process.
+func (p *process) open(stream frameStream) {
 	cfg := p.inst.plugin.set.cfg
 	var trace func(bool, []byte)
 	if t := cfg.Test.Trace; t != nil {
@@ -216,7 +281,6 @@ func (p *process) connect(ctx context.Context) error {
 	p.conn.onEnd = func(err error) { p.streamEnded <- err }
 	go p.conn.run()
 	go p.watch()
-	return nil
 }
 
 // startError adds how the process ended, if it did, to a start failure.
@@ -354,13 +418,19 @@ func (p *process) terminate(deadline time.Time) {
 			}
 			killed := make(chan struct{})
 			go func() {
-				p.client.Kill()
+				if p.client != nil {
+					p.client.Kill()
+				} else if r != nil {
+					// A stdio plugin ends when its input does.
+					r.closeStdin()
+					<-r.exited
+				}
 				close(killed)
 			}()
 			select {
 			case <-killed:
 			case <-time.After(time.Until(deadline) - reapWait):
-				p.inst.log.Warn("go-plugin Kill is taking too long; killing the process group", "plugin", p.inst.plugin.name)
+				p.inst.log.Warn("the plugin is taking too long to stop; killing the process group", "plugin", p.inst.plugin.name)
 			}
 			p.kill()
 			if p.streamCancel != nil {
@@ -373,6 +443,9 @@ func (p *process) terminate(deadline time.Time) {
 					p.inst.log.Error("plugin process not reaped after SIGKILL", "pid", r.pidNow())
 				}
 				r.closePipes()
+			}
+			if p.input != nil {
+				p.input.close()
 			}
 			// go-plugin removes it in Kill, unless Kill was cut short.
 			p.mu.Lock()
