@@ -8,7 +8,6 @@
 package builtin
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/gathering-dev/gathering/plugins/builtin/golang"
 	"github.com/gathering-dev/gathering/plugins/builtin/lspbridge"
@@ -51,7 +51,20 @@ type Builtin struct {
 	// its manifest: the arguments after `plugin-run NAME`, environment
 	// variables and grants (a language server's directory, node's).
 	Prepare func(opts PrepareOptions) (*Prepared, error)
+	// Stdio says the plugin speaks LSP's Content-Length framing on its
+	// stdin and stdout instead of the go-plugin wire: the host starts it in
+	// the sandbox with [StdioEnv] set and talks to it over those pipes, with
+	// no handshake, no gRPC and no identity call (a built-in's identity is
+	// the host's own executable). The bridges use it: their Run executes
+	// the language server in its place, so an editor's request crosses no
+	// process but the server's, the cost that mattered beside the server's
+	// own answer times (bench/pluginbench).
+	Stdio bool
 }
+
+// StdioEnv is set to "1" in the environment of a built-in the host runs
+// over stdio ([Builtin.Stdio]).
+const StdioEnv = "GATHERING_PLUGIN_STDIO"
 
 // PrepareOptions are what the host knows when it prepares a built-in.
 type PrepareOptions struct {
@@ -131,8 +144,8 @@ func goPlugin() Builtin {
 	}
 }
 
-// bridge is the built-in that runs the language server s through
-// lspbridge. The manifest grants nothing beyond the workspace: Prepare
+// bridge is the built-in that runs the language server s, as lspbridge
+// resolves it, over stdio. The manifest grants nothing beyond the workspace: Prepare
 // finds the server and grants its directories (and node's) for that start.
 func bridge(s lspbridge.ServerSpec) Builtin {
 	m := &manifest.Manifest{
@@ -165,25 +178,31 @@ func bridge(s lspbridge.ServerSpec) Builtin {
 			}
 			return &Prepared{Args: l.Argv, Env: l.Env, Read: l.Read, Write: l.Write, Exec: l.Exec}, nil
 		},
-		Run: func(argv []string) int { return runBridge(m, argv) },
+		Run:   func(argv []string) int { return runBridge(m, argv) },
+		Stdio: true,
 	}
 }
 
-// runBridge serves the plugin wire and pipes each session to a fresh
-// server argv. The server gets this process's environment (what Prepare
-// set) without go-plugin's variables.
+// runBridge becomes the language server: it runs inside the sandbox the
+// host set up for argv (the host started it with [StdioEnv], and speaks LSP
+// with the server over these very stdin and stdout), so it only checks what
+// it was given and executes the server with this environment, less the
+// host's variables. It returns only when that fails.
 func runBridge(m *manifest.Manifest, argv []string) int {
 	if len(argv) == 0 || !filepath.IsAbs(argv[0]) {
 		fmt.Fprintf(os.Stderr, "gathering plugin-run %s: want the resolved server command line, got %q\n", m.Name, argv)
 		return 2
 	}
+	if os.Getenv(StdioEnv) != "1" {
+		fmt.Fprintf(os.Stderr, "gathering plugin-run %s: the host runs this plugin over stdio (%s=1)\n", m.Name, StdioEnv)
+		return 2
+	}
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "PLUGIN_") || strings.HasPrefix(kv, "GATHERING_PLUGIN=")
+		return strings.HasPrefix(kv, "PLUGIN_") || strings.HasPrefix(kv, "GATHERING_PLUGIN=") || strings.HasPrefix(kv, StdioEnv+"=")
 	})
-	sdk.ServeRaw(sdk.Info{Name: m.Name, Version: m.Version}, func(ctx context.Context, t sdk.Transport) error {
-		return lspbridge.Run(ctx, t, argv, lspbridge.Options{Env: env})
-	})
-	return 0
+	err := syscall.Exec(argv[0], argv, env)
+	fmt.Fprintf(os.Stderr, "gathering plugin-run %s: exec %s: %v\n", m.Name, argv[0], err)
+	return 1
 }
 
 // available looks for the server the way Resolve does, without resolving:

@@ -127,7 +127,7 @@ type Where struct {
 	StateDir string
 }
 
-// Launch is a resolved server: the command line to give Run, its
+// Launch is a resolved server: the command line to run, its
 // environment, and the absolute paths the sandbox must grant. The workspace
 // folders are the caller's to add to Read.
 type Launch struct {

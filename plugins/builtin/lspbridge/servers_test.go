@@ -1,118 +1,49 @@
 package lspbridge
 
 import (
-	"bufio"
-	"errors"
-	"io"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gathering-dev/gathering/internal/testenv"
 )
 
-func TestScanEnvelope(t *testing.T) {
-	tests := []struct {
-		msg                      string
-		id, method               string
-		request, response, noted bool
-	}{
-		{msg: `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"id":99,"method":"x"}}`, id: "1", method: "initialize", request: true},
-		{msg: `{"jsonrpc":"2.0","result":{"id":5,"error":null,"s":"a\"b,}"},"id":12}`, id: "12", response: true},
-		{msg: `{"jsonrpc":"2.0","error":{"code":-1,"message":"m"},"id":"ab\"c"}`, id: `"ab\"c"`, response: true},
-		{msg: ` { "id" : "x,y" , "result" : [1,{"id":2}] } `, id: `"x,y"`, response: true},
-		{msg: `{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"text":"\"id\":3"}}}`, method: "textDocument/didOpen"},
-		{msg: `{"jsonrpc":"2.0","method":"exit"}`, method: "exit"},
-		{msg: `[{"id":1,"method":"x"}]`},
-		{msg: `not json at all`},
-		{msg: `{"id":` + strings.Repeat("1", 300) + `,"result":null}`}, // id too long to answer for
+// stateDir is the servers' state directory, shared by the package's tests
+// as a plugin's cache dir is shared by its sessions.
+var stateDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lspbridge-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	for _, tt := range tests {
-		env := scanEnvelope([]byte(tt.msg))
-		if string(env.id) != tt.id || string(env.method) != tt.method || env.isRequest() != tt.request || env.isResponse() != tt.response {
-			t.Errorf("scanEnvelope(%.60s) = id %q method %q request %v response %v; want %q %q %v %v",
-				tt.msg, env.id, env.method, env.isRequest(), env.isResponse(), tt.id, tt.method, tt.request, tt.response)
-		}
-		// Fed in pieces of every size, the scan finds the same.
-		for size := 1; size < 8; size++ {
-			var s envelopeScanner
-			for m := []byte(tt.msg); len(m) > 0; m = m[min(size, len(m)):] {
-				s.write(m[:min(size, len(m))])
-			}
-			if got := s.result(); !reflect.DeepEqual(got, env) {
-				t.Errorf("scan of %.60s in %d-byte pieces = %+v, want %+v", tt.msg, size, got, env)
-			}
-		}
-	}
+	stateDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
-func TestErrorResponse(t *testing.T) {
-	got := string(errorResponse([]byte(`"a"`), `too "big"`))
-	want := `{"jsonrpc":"2.0","id":"a","error":{"code":-32803,"message":"too \"big\""}}`
-	if got != want {
-		t.Errorf("errorResponse = %s, want %s", got, want)
+// requireServer resolves the ready-made server name, skipping the test
+// when it is not installed (failing it in CI, which installs them).
+func requireServer(t testing.TB, name string) *Launch {
+	t.Helper()
+	spec, ok := Lookup(name)
+	if !ok {
+		t.Fatalf("no ready-made server %q", name)
 	}
-}
-
-func TestReadHeader(t *testing.T) {
-	tests := []struct {
-		in   string
-		n    int64
-		err  string
-		body string
-	}{
-		{in: "Content-Length: 2\r\n\r\n{}", n: 2, body: "{}"},
-		{in: "content-length:3\nContent-Type: application/vscode-jsonrpc; charset=utf-8\n\n[1]", n: 3, body: "[1]"},
-		{in: "Content-Type: x\r\n\r\n{}", err: "header without Content-Length"},
-		{in: "Content-Length: -1\r\n\r\n", err: `bad Content-Length "-1"`},
-		{in: "Content-Length: 2\r\n", err: "output ended inside a header"},
-		{in: "{\"jsonrpc\":\"2.0\"}\r\n\r\n", err: "header without Content-Length"},
-		{in: "garbage\r\n\r\n", err: `header line "garbage" has no colon`},
-		{in: "Content-Length: 1" + strings.Repeat("0", 70000) + "\r\n\r\n", err: "header line longer than"},
-		{in: "", err: "EOF"},
-	}
-	for _, tt := range tests {
-		r := bufio.NewReaderSize(strings.NewReader(tt.in), 64<<10)
-		n, err := readHeader(r)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("readHeader(%.40q) = %d, %v; want error containing %q", tt.in, n, err, tt.err)
-			}
-			if tt.err != "EOF" && !errors.Is(err, errFraming) {
-				t.Errorf("readHeader(%.40q) error %v is not errFraming", tt.in, err)
-			}
-			continue
+	l, err := spec.Resolve(Where{StateDir: stateDir})
+	if err != nil {
+		if testenv.InCI() {
+			t.Fatalf("%v; CI must run scripts/langservers first", err)
 		}
-		body, _ := io.ReadAll(r)
-		if err != nil || n != tt.n || string(body) != tt.body {
-			t.Errorf("readHeader(%.40q) = %d, %v, body %q; want %d, %q", tt.in, n, err, body, tt.n, tt.body)
-		}
+		t.Skipf("%v; run scripts/langservers to install it", err)
 	}
-	if got := string(appendHeader(nil, 42)); got != "Content-Length: 42\r\n\r\n" {
-		t.Errorf("appendHeader = %q", got)
-	}
-}
-
-func TestRingKeepsTheTail(t *testing.T) {
-	r := newRing(16)
-	r.Write([]byte("one\ntwo\n"))
-	if got := r.tail(5); got != "one\ntwo" {
-		t.Errorf("tail = %q, want one, two", got)
-	}
-	r = newRing(16)
-	r.Write([]byte("alpha\nbeta\n"))
-	r.Write([]byte("gamma\ndelta\n")) // 23 bytes: "alpha\nb" goes, so does what is left of beta
-	if got := r.tail(5); got != "gamma\ndelta" {
-		t.Errorf("tail after overflow = %q, want gamma, delta (the cut line left out)", got)
-	}
-	if got := r.tail(1); got != "delta" {
-		t.Errorf("tail(1) = %q, want delta", got)
-	}
-	r.Write([]byte(strings.Repeat("x", 40)))
-	if got := r.tail(3); got != strings.Repeat("x", 16) {
-		t.Errorf("tail after one line bigger than the ring = %q, want its last 16 bytes", got)
-	}
+	return l
 }
 
 func TestServers(t *testing.T) {
