@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"sync"
 	"time"
@@ -226,10 +225,15 @@ func textSync(v any) (kind int, saveText bool) {
 }
 
 // initializeParams are the InitializeParams the host sends every plugin.
+// processId is null: a plugin runs in a PID namespace of its own, where
+// the host's pid names nothing, or another process, and servers that watch
+// the pid they are given (pyright, typescript-language-server) would take
+// the host for dead. A plugin learns that the host has gone when its input
+// ends, and the sandbox kills it with the host (Pdeathsig).
 func (pi *pluginInstance) initializeParams() map[string]any {
 	s := pi.s
 	params := map[string]any{
-		"processId":    os.Getpid(),
+		"processId":    nil,
 		"clientInfo":   map[string]any{"name": "gathering"},
 		"capabilities": s.clientCaps,
 		"trace":        "off",
@@ -443,4 +447,18 @@ func (pi *pluginInstance) close() {
 			pi.s.log.Debug("plugin close", "plugin", pi.p.name, "err", err)
 		}
 	}
+}
+
+// running returns the instance when it has started, initialized and is
+// serving, without waiting; ready is false otherwise.
+func (pi *pluginInstance) running() (inst instance, ready bool) {
+	select {
+	case <-pi.ready:
+	default:
+		return nil, false
+	}
+	pi.mu.Lock()
+	inst, ready = pi.inst, pi.initialized && pi.startErr == nil && pi.inst != nil
+	pi.mu.Unlock()
+	return inst, ready && inst.Status().State == StateRunning
 }

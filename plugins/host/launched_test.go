@@ -2,20 +2,17 @@ package host
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gathering-dev/gathering/internal/testenv"
 	"github.com/gathering-dev/gathering/plugins/builtin"
 	"github.com/gathering-dev/gathering/plugins/host/launch"
 	"github.com/gathering-dev/gathering/plugins/manifest"
@@ -79,7 +76,70 @@ func testBuiltins() []builtin.Builtin {
 			Limits:       manifest.DefaultLimits(),
 		},
 		Run: func([]string) int { sdk.Serve(launchedAlpha().server()); return 0 },
+	}, {
+		Manifest: &manifest.Manifest{
+			Schema: 1, Name: "gamma", Version: "1.0.0", Publisher: "test",
+			Protocol:     manifest.Protocol{PluginAPI: []int{1}},
+			Languages:    manifest.Languages{IDs: []string{"gamma"}, Activation: "on-language"},
+			Capabilities: manifest.Capabilities{LSP: []string{"hover", "completion", "references"}},
+			Permissions:  manifest.Permissions{Network: "none", UntrustedWorkspace: "supported"},
+			Limits:       manifest.DefaultLimits(),
+		},
+		Stdio: true,
+		Run: func([]string) int {
+			if err := sdk.ServeStdio(launchedGamma().server(), os.Stdin, os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			return 0
+		},
 	}}
+}
+
+// launchedGamma is a test plugin served over stdio (builtin.Builtin.Stdio)
+// for forwarded requests: hover says the document's text (and waits for
+// cancellation on "hang", exits on "crash"), completion offers two items
+// with data, resolve says which item it got, references answer one
+// location.
+func launchedGamma() *testPlugin {
+	tp := &testPlugin{name: "gamma", langs: []string{"gamma"}, sync: syncFull, caps: map[string]any{
+		"hoverProvider": true, "referencesProvider": true,
+		"completionProvider": map[string]any{"resolveProvider": true},
+	}}
+	tp.requests = map[string]sdk.Handler{
+		"textDocument/hover": func(ctx context.Context, c *sdk.Conn, params json.RawMessage) (any, error) {
+			var p struct{ TextDocument struct{ URI string } }
+			json.Unmarshal(params, &p)
+			text := strings.TrimSpace(tp.text(p.TextDocument.URI))
+			switch text {
+			case "crash":
+				os.Exit(3)
+			case "hang":
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			return map[string]any{"contents": "gamma: " + text}, nil
+		},
+		"textDocument/completion": func(context.Context, *sdk.Conn, json.RawMessage) (any, error) {
+			return map[string]any{"isIncomplete": false, "items": []any{
+				map[string]any{"label": "one", "data": 1},
+				map[string]any{"label": "two", "data": map[string]any{"n": 2}},
+			}}, nil
+		},
+		"completionItem/resolve": func(_ context.Context, _ *sdk.Conn, params json.RawMessage) (any, error) {
+			var item map[string]any
+			json.Unmarshal(params, &item)
+			item["detail"] = fmt.Sprintf("resolved by gamma with data %v", item["data"])
+			return item, nil
+		},
+		"textDocument/references": func(_ context.Context, _ *sdk.Conn, params json.RawMessage) (any, error) {
+			var p struct{ TextDocument struct{ URI string } }
+			json.Unmarshal(params, &p)
+			return []any{map[string]any{"uri": p.TextDocument.URI, "range": map[string]any{
+				"start": map[string]any{"line": 0, "character": 0}, "end": map[string]any{"line": 0, "character": 1}}}}, nil
+		},
+	}
+	return tp
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -166,63 +226,13 @@ func TestLaunchedPluginCrashesAndComesBack(t *testing.T) {
 	eventually(t, "diagnostics of the new text", func() bool { return len(st.client.diags(main)) == 5 })
 }
 
-// faultDir makes an unsigned plugin directory for the fault plugin under a
-// dev override root, serving languageId "fault".
-func faultDir(t *testing.T) string {
-	t.Helper()
-	root := t.TempDir()
-	bin := filepath.Join(t.TempDir(), "faultplugin")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/gathering-dev/gathering/plugins/internal/faultplugin")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build faultplugin: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "fault")
-	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "bin", "fault"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	m := fmt.Sprintf(`schema = 1
-name = "fault"
-version = "1.0.0"
-publisher = "acme"
-
-[protocol]
-plugin_api = [1]
-
-[[binary]]
-os = "linux"
-arch = %q
-path = "bin/fault"
-sha256 = %q
-size = %d
-
-[languages]
-ids = ["fault"]
-
-[capabilities]
-lsp = ["hover"]
-`, runtime.GOARCH, hex.EncodeToString(sum[:]), len(data))
-	if err := os.WriteFile(filepath.Join(dir, manifest.ManifestFile), []byte(m), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
 // The host survives the fault plugin hanging, flooding, sending malformed
 // frames, panicking and crashing, and answers each the way the editor needs.
 func TestFaultPluginThroughTheHost(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the sandbox is Linux's")
 	}
-	st, ws := launchedSetup(t, Config{DevOverrides: []string{faultDir(t)}, Builtins: []string{}})
+	st, ws := launchedSetup(t, Config{DevOverrides: []string{testenv.FaultPluginRoot(t)}, Builtins: []string{}})
 	if p := st.h.Plugins(); len(p) != 1 || p[0].Name != "fault" || p[0].State != StateStopped || len(p[0].Warnings) == 0 {
 		t.Fatalf("plugins %+v; want the unsigned fault plugin, with a warning", p)
 	}

@@ -244,7 +244,7 @@ func (s *Session) ask(ctx context.Context, pi *pluginInstance, q *query) answer 
 	a := answer{pi: pi}
 	inst, err := pi.await(ctx)
 	if err != nil {
-		a.err = s.callError(q, pi, ctx, err)
+		a.err = s.callError(q, pi, errors.Is(ctx.Err(), context.DeadlineExceeded), err)
 		return a
 	}
 	caps, enc, _ := pi.view()
@@ -291,7 +291,7 @@ func (s *Session) ask(ctx context.Context, pi *pluginInstance, q *query) answer 
 			a.raw = null // it does not serve the method after all
 			return a
 		}
-		a.err = s.callError(q, pi, ctx, err)
+		a.err = s.callError(q, pi, errors.Is(ctx.Err(), context.DeadlineExceeded), err)
 		return a
 	}
 	a.raw = raw
@@ -304,12 +304,12 @@ func (s *Session) ask(ctx context.Context, pi *pluginInstance, q *query) answer 
 
 // callError turns the failure of a call to pi into the error the editor
 // gets: cancelled when the editor gave up, plugin_timeout when the deadline
-// passed, else the plugin's error with its name.
-func (s *Session) callError(q *query, pi *pluginInstance, ctx context.Context, err error) error {
+// passed (timedOut), else the plugin's error with its name.
+func (s *Session) callError(q *query, pi *pluginInstance, timedOut bool, err error) error {
 	switch {
 	case q.parent.Err() != nil:
 		return protocol.Errorf(protocol.ErrRequestCancelled, "%s cancelled", q.method)
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case timedOut:
 		return protocol.Errorf(protocol.ErrPluginTimeout, "plugin %s did not answer %s within %s", pi.p.name, q.method, q.deadline)
 	}
 	return pluginError(pi.p.name, err)

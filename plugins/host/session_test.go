@@ -34,7 +34,7 @@ func TestPluginsStartLazilyAndGetTheirDocuments(t *testing.T) {
 	alpha.mu.Lock()
 	json.Unmarshal(alpha.init, &init)
 	alpha.mu.Unlock()
-	if init["rootUri"] != "file:///ws" || fmt.Sprint(init["workspaceFolders"]) != "[map[name:ws uri:file:///ws]]" || init["processId"] == nil {
+	if init["rootUri"] != "file:///ws" || fmt.Sprint(init["workspaceFolders"]) != "[map[name:ws uri:file:///ws]]" || init["processId"] != nil {
 		t.Fatalf("initialize params %v", init)
 	}
 	if _, ok := init["initializationOptions"]; ok {

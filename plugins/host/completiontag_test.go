@@ -1,0 +1,91 @@
+package host
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// slowCompletion is what Request makes of one plugin's completion answer:
+// decoded, tagged, merged and encoded.
+func slowCompletion(t *testing.T, raw []byte, name, uri string, declared map[string]bool) any {
+	t.Helper()
+	pi := &pluginInstance{p: &plugin{name: name}, commands: declared}
+	q := &query{method: "textDocument/completion", route: routes["textDocument/completion"], uri: uri}
+	out, err := (&Session{}).finish(q, []*answer{{pi: pi, raw: raw}})
+	if err != nil {
+		t.Fatalf("slow path: %v", err)
+	}
+	v, err := decodeJSON(out)
+	if err != nil {
+		t.Fatalf("slow path output %s: %v", out, err)
+	}
+	return v
+}
+
+func TestTagCompletionMatchesDecodedPath(t *testing.T) {
+	for _, c := range []struct {
+		raw      string
+		declared map[string]bool
+		fast     bool
+	}{
+		{raw: `[]`, fast: true},
+		{raw: `[{"label":"a"},{"label":"b","data":1},{"data":{"x":[1,"}"]},"label":"c"}]`, fast: true},
+		{raw: `{"isIncomplete":true,"items":[{"label":"a","data":null} , { "label" : "b" }]}`, fast: true},
+		{raw: ` {"items":[{"label":"a"}],"isIncomplete":false,"other":{"k":"v"}} `, fast: true},
+		{raw: `{"isIncomplete":false,"items":null}`, fast: true},
+		{raw: `{"isIncomplete":false,"items":[{}]}`, fast: true},
+		{raw: `[{"label":"a","command":{"title":"t","command":"x"}}]`, fast: true},
+		{raw: `[{"label":"a","command":{"title":"t","command":"x"}}]`, declared: map[string]bool{"x": true}},
+		{raw: `{"isIncomplete":false,"itemDefaults":{"data":5},"items":[{"label":"a"}]}`},
+		{raw: `[{"label":"a","data":1,"data":2}]`},
+		{raw: `[{"label":"a","d\u0061ta":1}]`},
+		{raw: `[1]`},
+		{raw: `"text"`},
+	} {
+		out, ok := tagCompletion([]byte(c.raw), "gamma", "file:///a.go", c.declared)
+		if ok != c.fast {
+			t.Errorf("%s: fast path %v, want %v", c.raw, ok, c.fast)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		got, err := decodeJSON(out)
+		if err != nil {
+			t.Errorf("%s: fast path wrote %s: %v", c.raw, out, err)
+			continue
+		}
+		if want := slowCompletion(t, []byte(c.raw), "gamma", "file:///a.go", c.declared); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\nfast %s\nslow %v", c.raw, out, want)
+		}
+	}
+}
+
+// FuzzTagCompletion: whatever the byte path takes, it answers what the
+// decoded path answers.
+func FuzzTagCompletion(f *testing.F) {
+	for _, s := range []string{
+		`[{"label":"a","data":{"n":1}},{"label":"b"}]`,
+		`{"isIncomplete":true,"items":[{"label":"x","data":[1,2]}]}`,
+		`{"items":[{"label":"é\"}","data":"\u00e9"}]}`,
+	} {
+		f.Add([]byte(s), "")
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, uri string) {
+		if !json.Valid(raw) {
+			return // the launch layer passes only valid JSON
+		}
+		out, ok := tagCompletion(raw, "gamma", uri, nil)
+		if !ok {
+			return
+		}
+		got, err := decodeJSON(out)
+		if err != nil {
+			t.Fatalf("%s: fast path wrote %s: %v", raw, out, err)
+		}
+		if want := slowCompletion(t, raw, "gamma", uri, nil); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\nfast %s\nslow %v", raw, out, want)
+		}
+	})
+}

@@ -1,0 +1,123 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/gathering-dev/gathering/protocol"
+)
+
+// forwarder is an instance that can take a request with no goroutine
+// waiting on the answer (launch.Instance's Go).
+type forwarder interface {
+	Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done func(json.RawMessage, error))
+}
+
+// Forward serves the usual case of Request, a document request that one
+// running plugin serves in the editor's position encoding, without a
+// goroutine waiting for the answer: the request goes out on the caller's
+// goroutine and reply gets the answer, exactly once, on the goroutine that
+// reads the plugin's output (or on the caller's, before Forward returns,
+// when it cannot be sent). Between a request and a language server that
+// answers in a few hundred microseconds, the hand-offs between goroutines
+// that Request needs cost as much as the rest of the path together.
+//
+// The answer is what Request would give: the plugin's result as it sent it
+// (completion lists and tagged items go through the same tagging and
+// capping as Request's), plugin_timeout at the request kind's deadline
+// with $/cancelRequest sent, cancelled when ctx ends first, and the
+// plugin's errors with its name.
+//
+// Forward returns false, having done nothing, when the request needs more:
+// no such document or several plugins for it, an instance still starting
+// or restarting, another position encoding, params to adjust (code
+// actions, progress tokens), one owner to pick, or an instance that cannot
+// forward. The caller then uses Request. reply must not block.
+func (s *Session) Forward(ctx context.Context, method string, params json.RawMessage, reply func(json.RawMessage, error)) bool {
+	r, ok := routes[method]
+	if !ok || r.target != byDocument || r.merge == mergeOwner || method == "textDocument/codeAction" ||
+		len(params) > MaxParamsBytes || bytes.Contains(params, []byte(`Token"`)) {
+		return false
+	}
+	uri, ok := documentURI(params)
+	if !ok {
+		return false // Request names the bad params
+	}
+	d := s.docSnapshot(uri)
+	if d == nil || d.oversize || len(d.plugins) != 1 {
+		return false
+	}
+	pi := s.existing(d.plugins[0].name)
+	if pi == nil {
+		return false
+	}
+	inst, ready := pi.running()
+	f, canForward := inst.(forwarder)
+	if !ready || !canForward {
+		return false
+	}
+	caps, enc, _ := pi.view()
+	if enc != s.enc || !hasCapability(caps, r.capability) {
+		return false
+	}
+	q := &query{method: method, route: r, params: params, parent: ctx, deadline: s.h.deadlines.of(r.kind), uri: uri}
+	gen := pi.generation()
+	f.Go(ctx, time.Now().Add(q.deadline), method, params, func(raw json.RawMessage, err error) {
+		reply(s.forwarded(q, pi, gen, raw, err))
+	})
+	return true
+}
+
+// forwarded turns a forwarded request's answer into the editor's, as ask
+// and finish do for Request.
+func (s *Session) forwarded(q *query, pi *pluginInstance, gen int, raw json.RawMessage, err error) (json.RawMessage, error) {
+	if err != nil {
+		if errors.Is(err, protocol.ErrPluginCrashed) {
+			pi.stopped(gen)
+		}
+		timedOut := errors.Is(err, context.DeadlineExceeded)
+		var pe *protocol.Error
+		if !timedOut && q.parent.Err() == nil && errors.As(err, &pe) && pe.RPCCode == protocol.CodeMethodNotFound {
+			return null, nil // it does not serve the method after all
+		}
+		return nil, s.callError(q, pi, timedOut, err)
+	}
+	if !q.route.tag && q.route.merge != mergeCompletion {
+		return raw, nil // one plugin's answer, as it sent it
+	}
+	if q.route.merge == mergeCompletion {
+		_, _, declared := pi.view()
+		if out, ok := tagCompletion(raw, pi.p.name, q.uri, declared); ok {
+			return out, nil
+		}
+	}
+	return s.finish(q, []*answer{{pi: pi, raw: raw}})
+}
+
+var documentPrefix = []byte(`{"textDocument":{"uri":"`)
+
+// documentURI returns params.textDocument.uri, read straight off the bytes
+// when params start the way editors write them, name textDocument once (a
+// decoder takes the last of several) and the uri has no escapes; else
+// decoded.
+func documentURI(params json.RawMessage) (string, bool) {
+	if rest, ok := bytes.CutPrefix(params, documentPrefix); ok && bytes.Count(params, []byte(`"textDocument"`)) == 1 {
+		if end := bytes.IndexByte(rest, '"'); end > 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+			if next := rest[end+1:]; len(next) > 0 && (next[0] == '}' || next[0] == ',') {
+				return string(rest[:end]), true
+			}
+		}
+	}
+	var p struct {
+		TextDocument struct {
+			URI string `json:"uri"`
+		} `json:"textDocument"`
+	}
+	if json.Unmarshal(params, &p) != nil || p.TextDocument.URI == "" {
+		return "", false
+	}
+	return p.TextDocument.URI, true
+}
