@@ -34,6 +34,12 @@ const rejectedMethod = "$/gathering/rejectedFrame"
 
 var placeholder = []byte(`{"jsonrpc":"2.0","method":"` + rejectedMethod + `"}`)
 
+// takenMethod is the method name of the stand-in message the codec hands
+// the connection for a request Options.Take took; the connection drops it.
+const takenMethod = "$/gathering/takenRequest"
+
+var takenPlaceholder = []byte(`{"jsonrpc":"2.0","method":"` + takenMethod + `"}`)
+
 // rejection is a frame the codec refused, to be answered with an error.
 type rejection struct {
 	id  json.RawMessage // the request's id, or nil when it could not be found
@@ -58,6 +64,10 @@ type codec struct {
 	// last returned, exactly as sent; see takeParams.
 	params    json.RawMessage
 	paramsSet bool
+	// taker is Options.Take bound to the connection; taken says the last
+	// message ReadObject returned is the stand-in for a request it took.
+	taker func(*Request) bool
+	taken bool
 
 	// answers holds, by request id, the calls this side is waiting for
 	// and, once their answer is read, its result as sent; see expect.
@@ -137,6 +147,12 @@ func (c *codec) ReadObject(r *bufio.Reader, v any) error {
 	body = body[:length]
 	if _, err := io.ReadFull(r, body); err != nil {
 		return fmt.Errorf("read frame body: %w", err)
+	}
+	if c.taker != nil {
+		if r, ok := commonRequest(body); ok && c.taker(r) {
+			c.taken = true
+			return json.Unmarshal(takenPlaceholder, v)
+		}
 	}
 	if c.readFast(body, v) {
 		return nil
@@ -235,6 +251,63 @@ func (c *codec) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.answers, key)
+}
+
+// takeTaken reports whether the message ReadObject last returned stands
+// for a request Options.Take took, and forgets it.
+func (c *codec) takeTaken() bool {
+	t := c.taken
+	c.taken = false
+	return t
+}
+
+var requestPrefix = []byte(`{"jsonrpc":"2.0","id":`)
+
+// commonRequest splits a request in the shape editors send,
+// {"jsonrpc":"2.0","id":N,"method":"M","params":P} with a number or a
+// plain string for N, a method without escapes and P exactly one JSON value
+// (so that it cannot carry more keys into the envelope). Anything else is
+// left to jsonrpc2. Params is a copy: body is reused.
+func commonRequest(body []byte) (*Request, bool) {
+	rest, ok := bytes.CutPrefix(bytes.TrimRight(body, " \t\r\n"), requestPrefix)
+	if !ok || len(rest) == 0 || rest[len(rest)-1] != '}' {
+		return nil, false
+	}
+	rest = rest[:len(rest)-1]
+	var id jsonrpc2.ID
+	if rest[0] == '"' {
+		end := bytes.IndexByte(rest[1:], '"')
+		if end < 0 || bytes.IndexByte(rest[1:end+1], '\\') >= 0 {
+			return nil, false
+		}
+		id = jsonrpc2.ID{Str: string(rest[1 : end+1]), IsString: true}
+		rest = rest[end+2:]
+	} else {
+		n := 0
+		for n < len(rest) && n <= 20 && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		num, err := strconv.ParseUint(string(rest[:n]), 10, 64)
+		if n == 0 || err != nil || (n > 1 && rest[0] == '0') {
+			return nil, false
+		}
+		id = jsonrpc2.ID{Num: num}
+		rest = rest[n:]
+	}
+	rest, ok = bytes.CutPrefix(rest, []byte(`,"method":"`))
+	if !ok {
+		return nil, false
+	}
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return nil, false
+	}
+	method := string(rest[:end])
+	params, ok := bytes.CutPrefix(rest[end+1:], []byte(`,"params":`))
+	if !ok || !json.Valid(params) {
+		return nil, false
+	}
+	return &Request{Method: method, ID: ID{id}, Params: bytes.Clone(bytes.TrimSpace(params))}, true
 }
 
 // takeParams returns the params of the request ReadObject last returned,

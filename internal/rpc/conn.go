@@ -48,6 +48,16 @@ type Options struct {
 	MaxFrameBytes int64
 	// Logger receives protocol errors. nil discards them.
 	Logger *slog.Logger
+	// Take, when set, is offered each request in the common shape
+	// {"jsonrpc":"2.0","id":N,"method":"M","params":P} as soon as its frame
+	// is read, before jsonrpc2 decodes it, with P checked to be one JSON
+	// value. If it returns true it has taken the request, answers it
+	// through the Conn, and the Handler never sees it. It runs on the read
+	// goroutine, in wire order with the Handler's calls, under the same
+	// rules. Decoding a request into jsonrpc2's types costs some 10 µs,
+	// which a request that is only passed on to a language server need not
+	// wait for: it is decoded (as a stand-in) after it has gone.
+	Take func(ctx context.Context, c *Conn, r *Request) bool
 }
 
 // Conn is a JSON-RPC connection over a byte stream. Its methods are safe for
@@ -81,6 +91,19 @@ func NewConn(ctx context.Context, rwc io.ReadWriteCloser, h Handler, opt *Option
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	// Take gets what the handler gets: a context that ends with the
+	// connection.
+	ctx, cancel := context.WithCancel(ctx)
+	if take := opt.Take; take != nil {
+		c.codec.taker = func(r *Request) bool {
+			select {
+			case <-c.started:
+			default:
+				return false // the handler would wait for Start; so does this
+			}
+			return take(ctx, c, r)
+		}
+	}
 	c.stream = jsonrpc2.NewBufferedStream(rwc, c.codec)
 	c.conn = jsonrpc2.NewConn(ctx, c.stream, handlerFunc(func(ctx context.Context, _ *jsonrpc2.Conn, r *jsonrpc2.Request) {
 		select {
@@ -94,6 +117,9 @@ func NewConn(ctx context.Context, rwc io.ReadWriteCloser, h Handler, opt *Option
 				return
 			}
 		}
+		if r.Method == takenMethod && c.codec.takeTaken() {
+			return
+		}
 		req := &Request{Method: r.Method, ID: ID{r.ID}, Notif: r.Notif}
 		// The codec kept the params of this very message aside: jsonrpc2
 		// hands each message to this handler before it reads the next.
@@ -104,6 +130,10 @@ func NewConn(ctx context.Context, rwc io.ReadWriteCloser, h Handler, opt *Option
 		}
 		h.Handle(ctx, c, req)
 	}), jsonrpc2.SetLogger(slogPrintf{c.log}))
+	go func() {
+		<-c.conn.DisconnectNotify()
+		cancel()
+	}()
 	return c
 }
 
