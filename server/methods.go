@@ -26,6 +26,12 @@ type method struct {
 	// handle runs the method. snap is nil for notifications, which run
 	// inline and may change the session's documents.
 	handle func(ctx context.Context, s *Session, snap *document.Snapshot, params json.RawMessage) (any, error)
+	// forward, when set, may take a request on the read goroutine and
+	// answer it later through reply (exactly once, from any goroutine),
+	// instead of handle running on a goroutine of its own; it reports
+	// false when it did not take the request, and handle runs as usual.
+	// Language requests use it: see host.Session.Forward.
+	forward func(ctx context.Context, s *Session, params json.RawMessage, reply func(json.RawMessage, error)) bool
 }
 
 // methodTable lists every method the server answers, beyond the lifecycle

@@ -41,6 +41,10 @@ func pluginMethods() []*method {
 				}
 				return res, nil
 			},
+			forward: func(ctx context.Context, s *Session, raw json.RawMessage, reply func(json.RawMessage, error)) bool {
+				ps := s.pluginSession()
+				return ps != nil && ps.Forward(ctx, name, raw, reply)
+			},
 		}
 	}
 	return ms

@@ -72,7 +72,7 @@ func newSession(s *Server, transport string, p Principal) *Session {
 // run serves the connection until exit, the end of the stream, or ctx.
 func (s *Session) run(ctx context.Context, rwc io.ReadWriteCloser) int {
 	s.log.Info("session started")
-	conn := rpc.NewConn(ctx, rwc, s, &rpc.Options{MaxFrameBytes: s.srv.cfg.MaxFrameBytes, Logger: s.log})
+	conn := rpc.NewConn(ctx, rwc, s, &rpc.Options{MaxFrameBytes: s.srv.cfg.MaxFrameBytes, Logger: s.log, Take: s.take})
 	s.mu.Lock()
 	s.conn = conn // before Start, so handlers see it; under mu, so close does
 	s.mu.Unlock()
@@ -191,7 +191,35 @@ func (s *Session) handleRequest(ctx context.Context, r *rpc.Request) {
 		s.replyError(ctx, r.ID, fmt.Errorf("%s: %w", r.Method, err))
 		return
 	}
+	s.dispatch(ctx, m, r)
+}
 
+// take is rpc.Options.Take: a request for a method that can be forwarded
+// to a plugin (a language request) is served as soon as its frame is read,
+// since forwarding needs only its method, id and params. Anything else goes
+// the usual way, through Handle.
+func (s *Session) take(ctx context.Context, _ *rpc.Conn, r *rpc.Request) bool {
+	m := s.srv.methods[r.Method]
+	if m == nil || m.forward == nil {
+		return false
+	}
+	s.mu.Lock()
+	st := s.state
+	s.mu.Unlock()
+	if st != stateInitialized {
+		return false // the lifecycle's answers are handleRequest's
+	}
+	if err := s.authorize(ctx, m, true); err != nil {
+		s.replyError(ctx, r.ID, fmt.Errorf("%s: %w", r.Method, err))
+		return true
+	}
+	s.dispatch(ctx, m, r)
+	return true
+}
+
+// dispatch runs an authorized request: inline, forwarded, or on a
+// goroutine of its own.
+func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request) {
 	// Count the request before taking s.mu: the server's lock is never
 	// taken while a session's is held.
 	if !s.srv.begin() {
@@ -223,6 +251,9 @@ func (s *Session) handleRequest(ctx context.Context, r *rpc.Request) {
 		return
 	}
 
+	if m.forward != nil && s.forward(ctx, m, r, rctx, cancel) {
+		return
+	}
 	snap := s.docs.Snapshot() // the documents as of this point on the wire
 	go func() {
 		defer s.srv.end()
@@ -234,6 +265,32 @@ func (s *Session) handleRequest(ctx context.Context, r *rpc.Request) {
 		}()
 		s.answer(rctx, context.WithoutCancel(rctx), m, &snap, r)
 	}()
+}
+
+// forward offers the request to m.forward, which answers it with no
+// goroutine waiting; the reply ends it as the request goroutine would.
+func (s *Session) forward(ctx context.Context, m *method, r *rpc.Request, rctx context.Context, cancel context.CancelFunc) bool {
+	start := time.Now()
+	key := r.ID.String()
+	return m.forward(rctx, s, r.Params, func(res json.RawMessage, err error) {
+		defer s.srv.end()
+		s.mu.Lock()
+		delete(s.inflight, key)
+		s.mu.Unlock()
+		if s.log.Enabled(ctx, slog.LevelDebug) {
+			s.log.Debug("request", slog.String("method", r.Method), slog.String("id", key), slog.Duration("took", time.Since(start)), slog.Bool("forwarded", true), slog.Any("error", err))
+		}
+		replyCtx := context.WithoutCancel(rctx)
+		cancel()
+		switch {
+		case err != nil:
+			s.replyError(replyCtx, r.ID, err)
+		case len(res) == 0:
+			s.reply(replyCtx, r.ID, json.RawMessage("null"))
+		default:
+			s.reply(replyCtx, r.ID, res)
+		}
+	})
 }
 
 // answer runs a request and replies: -32800 when ctx was cancelled and the
