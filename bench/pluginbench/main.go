@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -73,6 +74,7 @@ func run() int {
 	starts := flag.Int("starts", 20, "cold starts per side")
 	withGopls := flag.Bool("gopls", true, "compare gopls through gathering with gopls direct")
 	verbose := flag.Bool("v", false, "log the host and the plugins' stderr at debug level")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the gopls comparison (both sides; gathering runs in this process) to `file`")
 	flag.Parse()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "pluginbench")
@@ -99,7 +101,18 @@ func run() int {
 			if !*withGopls {
 				return nil, nil
 			}
-			return b.gopls(ctx, *n/4)
+			if *cpuprofile != "" {
+				f, err := os.Create(*cpuprofile)
+				if err != nil {
+					return nil, err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return nil, err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			return b.gopls(ctx, *n)
 		},
 	} {
 		rs, err := step(ctx, 0)
