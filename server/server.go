@@ -258,7 +258,10 @@ func (s *Server) remove(sess *Session) {
 	delete(s.sessions, sess)
 	s.mu.Unlock()
 	s.connLimit.Forget(sess.id)
+	s.connLimit.Forget(sess.id + "\x00notifications")
 	s.loginLimit.Forget(sess.id)
+	reportLimit.Forget(sess.id + "\x00dropped")
+	reportLimit.Forget(sess.id + "\x00refused")
 }
 
 func (s *Server) sessionCount() int {

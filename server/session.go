@@ -133,7 +133,13 @@ func (s *Session) handleNotification(ctx context.Context, r *rpc.Request) {
 		return
 	}
 	if err := s.authorize(ctx, m, false); err != nil {
-		s.log.Warn("denied notification", slog.String("method", r.Method), slog.Any("error", err))
+		// Over a limit or before logging in, authorize has reported it
+		// (once a minute); a flood must not become one log line each.
+		level := slog.LevelWarn
+		if c := protocol.AsError(err).Data.Code; c == protocol.RateLimited || c == protocol.Unauthorized {
+			level = slog.LevelDebug
+		}
+		s.log.Log(ctx, level, "denied notification", slog.String("method", r.Method), slog.Any("error", err))
 		return
 	}
 	if _, err := m.handle(ctx, s, nil, r.Params); err != nil {

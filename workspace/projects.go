@@ -88,13 +88,10 @@ func (p *Projects) Create(ctx context.Context, name, root string) (store.Project
 	return proj, nil
 }
 
-// Get returns the project with the given ID.
+// Get returns the project with the given ID. The store's errors already
+// name the project.
 func (p *Projects) Get(ctx context.Context, id string) (store.Project, error) {
-	proj, err := p.store.GetProject(ctx, id)
-	if err != nil {
-		return store.Project{}, fmt.Errorf("get project %q: %w", id, err)
-	}
-	return proj, nil
+	return p.store.GetProject(ctx, id)
 }
 
 // List returns a page of projects and the cursor for the next, as

@@ -134,7 +134,7 @@ async function goFeatures(t, server, plugin) {
   // Ending the session ends the plugin and everything it started.
   const pid = serverPid(c);
   const plugins = pluginProcesses(pid, plugin);
-  assert.ok(plugins.length > 0, `${plugin}: no process running "plugin-run ${plugin}" under the server (pid ${pid}); ` +
+  assert.ok(plugins.length > 0, `${plugin}: no process of the ${plugin} plugin under the server (pid ${pid}); ` +
     `its processes: ${JSON.stringify(descendants(pid).map((p) => p.argv.join(' ')))}`);
   const pids = new Set(plugins.flatMap((p) => [p.pid, ...descendants(p.pid).map((d) => d.pid)]));
   await c.request('shutdown');

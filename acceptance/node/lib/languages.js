@@ -298,12 +298,19 @@ function descendants(pid) {
   return out;
 }
 
+// bridgeServers names, for each bridge built-in, the executable its process
+// runs: the built-in becomes its language server inside the sandbox.
+const bridgeServers = { gopls: 'gopls', pyright: 'langserver.index.js', typescript: 'typescript-language-server' };
+
 // pluginProcesses returns the processes under serverPid running the
-// built-in plugin name (argv ... plugin-run name ...), nearest first.
+// built-in plugin name, nearest first: argv ... plugin-run name ..., or for
+// a bridge built-in its language server.
 function pluginProcesses(serverPid, name) {
   return descendants(serverPid).filter((p) => {
     const i = p.argv.indexOf('plugin-run');
-    return i >= 0 && p.argv[i + 1] === name;
+    if (i >= 0) return p.argv[i + 1] === name;
+    const server = bridgeServers[name];
+    return server !== undefined && p.argv.slice(0, 2).some((a) => path.basename(a) === server);
   });
 }
 

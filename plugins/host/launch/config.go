@@ -2,6 +2,7 @@ package launch
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/gathering-dev/gathering/plugins/builtin"
 	"github.com/gathering-dev/gathering/plugins/manifest"
@@ -57,4 +58,7 @@ type TestConfig struct {
 	// Trace sees every JSON-RPC message to (outgoing) and from each
 	// plugin, before it is sent or handled.
 	Trace func(plugin string, outgoing bool, msg []byte)
+	// InputStall replaces the 10 s a stdio plugin may leave its input
+	// unread before it counts as hung.
+	InputStall time.Duration
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,17 +113,35 @@ func TestPluginRequestReachesHandler(t *testing.T) {
 	}
 }
 
+// sentLog records what the host sends its plugins (Config.Test.Trace).
+type sentLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *sentLog) trace(_ string, out bool, msg []byte) {
+	if out {
+		l.mu.Lock()
+		l.msgs = append(l.msgs, string(msg))
+		l.mu.Unlock()
+	}
+}
+
+// waitCancel waits for the host to send $/cancelRequest for request id.
+func (l *sentLog) waitCancel(t *testing.T, id int64) {
+	t.Helper()
+	want := `{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":` + itoa(int(id)) + `}}`
+	waitFor(t, time.Second, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return slices.Contains(l.msgs, want)
+	}, "$/cancelRequest sent")
+}
+
 func TestDeadlineSendsCancel(t *testing.T) {
 	cfg := config(t, "echo")
-	var mu sync.Mutex
-	var sent []string
-	cfg.Test.Trace = func(_ string, out bool, msg []byte) {
-		if out {
-			mu.Lock()
-			sent = append(sent, string(msg))
-			mu.Unlock()
-		}
-	}
+	var sent sentLog
+	cfg.Test.Trace = sent.trace
 	set := load(t, cfg)
 	i := start(t, set, "echo", launch.StartOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -140,17 +159,7 @@ func TestDeadlineSendsCancel(t *testing.T) {
 	if took > time.Second { // the plugin never answers; only ctx ends the wait
 		t.Fatalf("the caller waited %v after a 200 ms deadline", took)
 	}
-	want := `{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":` + itoa(int(ce.ID)) + `}}`
-	waitFor(t, time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, m := range sent {
-			if m == want {
-				return true
-			}
-		}
-		return false
-	}, "$/cancelRequest sent")
+	sent.waitCancel(t, ce.ID)
 	// The instance is still usable, and a cancelled ctx gives Canceled.
 	if _, err := i.Call(context.Background(), "echo", 1); err != nil {
 		t.Fatal(err)

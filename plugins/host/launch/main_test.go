@@ -94,6 +94,18 @@ func testBuiltins() []builtin.Builtin {
 	return []builtin.Builtin{
 		{Manifest: testManifest("echo", "1.0.0"), Run: func([]string) int { sdk.Serve(echoServer("echo", "1.0.0")); return 0 }},
 		{Manifest: testManifest("liar", "2.0.0"), Run: func([]string) int { sdk.Serve(echoServer("liar", "1.0.0")); return 0 }},
+		{Manifest: testManifest("stdiomute", "1.0.0"), Stdio: true, Run: func([]string) int {
+			// Answers the first request, then never reads its input again.
+			t := sdk.NewStdioTransport(os.Stdin, os.Stdout, 1<<20)
+			msg, err := t.Read()
+			if err != nil {
+				return 1
+			}
+			var req struct{ ID json.RawMessage }
+			json.Unmarshal(msg, &req)
+			t.Write([]byte(`{"jsonrpc":"2.0","id":` + string(req.ID) + `,"result":"listening no more"}`))
+			select {}
+		}},
 		{Manifest: testManifest("stdioecho", "1.0.0"), Stdio: true, Run: func([]string) int {
 			if os.Getenv(builtin.StdioEnv) != "1" {
 				fmt.Fprintln(os.Stderr, "stdioecho: started without", builtin.StdioEnv)

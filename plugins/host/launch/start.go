@@ -205,7 +205,14 @@ func (p *process) launchStdio(ctx context.Context, spec sandbox.Spec, out *stder
 	if err := r.Start(ctx); err != nil {
 		return fail(err)
 	}
-	p.input = newStallWriter(r.stdinW)
+	stall := inputStall
+	if d := i.plugin.set.cfg.Test.InputStall; d > 0 {
+		stall = d
+	}
+	p.input = newStallWriter(r.stdinW, stall, func() {
+		i.log.Warn("the plugin has stopped reading its input; killing it", "after", stall)
+		p.kill()
+	})
 	t := sdk.NewStdioTransport(r.stdoutR, p.input, i.plugin.set.cfg.MaxMessageBytes)
 	p.open(stdioFrames{t: t, log: i.log})
 	return p.initialize(ctx)

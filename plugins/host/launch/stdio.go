@@ -47,9 +47,8 @@ func (s stdioFrames) Recv() (*pluginv1.Frame, error) {
 // inputStall is how long a write to a stdio plugin's input may wait for the
 // plugin to read. Writes come from the editor's read loop (document
 // notifications, forwarded requests); a plugin that stops reading for this
-// long is hung, and its input is closed so that its session ends and
-// supervision restarts it, instead of the editor's session waiting on it
-// for ever.
+// long is hung: it is killed, which ends the write, and supervision
+// restarts it, instead of the editor's session waiting on it for ever.
 const inputStall = 10 * time.Second
 
 // stallWriter writes to a stdio plugin's input under the watch of
@@ -57,12 +56,14 @@ const inputStall = 10 * time.Second
 // write, and arming a timer costs several µs of each round trip.
 type stallWriter struct {
 	f       *os.File
+	limit   time.Duration
+	onStall func()       // kills the plugin
 	since   atomic.Int64 // when the write under way began (Unix ns); 0 between writes
 	stalled atomic.Bool
 }
 
-func newStallWriter(f *os.File) *stallWriter {
-	w := &stallWriter{f: f}
+func newStallWriter(f *os.File, limit time.Duration, onStall func()) *stallWriter {
+	w := &stallWriter{f: f, limit: limit, onStall: onStall}
 	stallWatch.add(w)
 	return w
 }
@@ -73,7 +74,7 @@ func (w *stallWriter) Write(b []byte) (int, error) {
 	w.since.Store(0)
 	if err != nil && w.stalled.Load() {
 		// Part of a message may be in the pipe: the stream cannot go on.
-		err = fmt.Errorf("the plugin has not read its input for %s", inputStall)
+		err = fmt.Errorf("the plugin has not read its input for %s", w.limit)
 	}
 	return n, err
 }
@@ -121,13 +122,18 @@ func (w *watch) run() {
 			w.mu.Unlock()
 			return
 		}
+		var stalled []*stallWriter
 		for sw := range w.writers {
-			if since := sw.since.Load(); since != 0 && now-since > int64(inputStall) {
+			if since := sw.since.Load(); since != 0 && now-since > int64(sw.limit) {
 				sw.stalled.Store(true)
-				sw.f.Close() // ends the blocked write
+				stalled = append(stalled, sw)
 				delete(w.writers, sw)
 			}
 		}
 		w.mu.Unlock()
+		for _, sw := range stalled {
+			sw.onStall()
+			sw.f.Close() // ends the blocked write
+		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,15 +43,8 @@ func goCall(t *testing.T, i *launch.Instance, ctx context.Context, method string
 // cancellation, a kill -9 and a restart, and nothing left behind.
 func TestStdioBuiltin(t *testing.T) {
 	cfg := config(t, "stdioecho")
-	var mu sync.Mutex
-	var sent []string
-	cfg.Test.Trace = func(_ string, out bool, msg []byte) {
-		if out {
-			mu.Lock()
-			sent = append(sent, string(msg))
-			mu.Unlock()
-		}
-	}
+	var sent sentLog
+	cfg.Test.Trace = sent.trace
 	set := load(t, cfg)
 	i := start(t, set, "stdioecho", launch.StartOptions{})
 	st := i.Status()
@@ -75,17 +67,7 @@ func TestStdioBuiltin(t *testing.T) {
 	if !errors.Is(err, protocol.ErrPluginTimeout) || !errors.As(err, &ce) || !ce.Sent {
 		t.Fatalf("Go past its deadline: %#v", err)
 	}
-	want := `{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":` + itoa(int(ce.ID)) + `}}`
-	waitFor(t, time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, m := range sent {
-			if m == want {
-				return true
-			}
-		}
-		return false
-	}, "$/cancelRequest sent")
+	sent.waitCancel(t, ce.ID)
 
 	// A caller that gives up, and one whose context ended before Go.
 	cctx, ccancel := context.WithCancel(ctx)
@@ -137,4 +119,44 @@ func TestStdioOversizeDropped(t *testing.T) {
 	if got, err := i.Call(context.Background(), "echo", 5); err != nil || string(got) != "5" {
 		t.Fatalf("after an oversize message: %s %v (state %+v)", got, err, i.Status())
 	}
+}
+
+// A stdio plugin that stops reading its input is killed once a write to it
+// has waited InputStall, so the sender is not held for ever, and it comes
+// back.
+func TestStdioPluginThatStopsReadingIsRestarted(t *testing.T) {
+	cfg := config(t, "stdiomute")
+	cfg.Test.InputStall = 300 * time.Millisecond
+	set := load(t, cfg)
+	i := start(t, set, "stdiomute", launch.StartOptions{})
+	ctx := context.Background()
+	if got, err := i.Call(ctx, "anything", nil); err != nil || string(got) != `"listening no more"` {
+		t.Fatalf("first call: %s %v", got, err)
+	}
+	pid := i.Status().PID
+	// A pipe holds 64 KiB: the notifications fill it, then a write waits.
+	big := json.RawMessage(`"` + strings.Repeat("x", 32<<10) + `"`)
+	done := make(chan error, 1)
+	go func() {
+		for {
+			if err := i.Notify(ctx, "test/fill", big); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-done:
+		if !strings.Contains(err.Error(), "has not read its input") && !errors.Is(err, protocol.ErrPluginCrashed) {
+			t.Fatalf("the blocked write ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write to a plugin that does not read is still waiting")
+	}
+	waitFor(t, 10*time.Second, func() bool { st := i.Status(); return st.State == launch.StateRunning && st.PID != pid && st.Restarts == 1 }, "restart")
+	if got, err := i.Call(ctx, "anything", nil); err != nil || string(got) != `"listening no more"` {
+		t.Fatalf("after the restart: %s %v", got, err)
+	}
+	i.Close()
+	assertNoChildren(t)
 }
