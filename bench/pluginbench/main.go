@@ -12,9 +12,9 @@
 //     exec, initialize and the first hover);
 //   - hover, definition, references and completion on a Go module through
 //     the whole of gathering (an LSP client over OS pipes to a gathering
-//     session whose `gopls` plugin bridges to gopls in the sandbox) against
-//     the same requests sent straight to gopls over its stdio: p50 and p99
-//     within 1.1×. Needs gopls (scripts/langservers installs the pinned one);
+//     session whose `gopls` built-in runs gopls in the sandbox and speaks
+//     to it over its stdio) against the same requests sent straight to
+//     gopls over its stdio: p50 and p99 within 1.1×. Needs gopls (scripts/langservers installs the pinned one);
 //     without it those rows are skipped with a message.
 //
 // The program is its own plugin image: the host re-executes it as the

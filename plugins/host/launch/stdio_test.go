@@ -153,7 +153,10 @@ func TestStdioPluginThatStopsReadingIsRestarted(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a write to a plugin that does not read is still waiting")
 	}
-	waitFor(t, 10*time.Second, func() bool { st := i.Status(); return st.State == launch.StateRunning && st.PID != pid && st.Restarts == 1 }, "restart")
+	waitFor(t, 10*time.Second, func() bool {
+		st := i.Status()
+		return st.State == launch.StateRunning && st.PID != pid && st.Restarts == 1
+	}, "restart")
 	if got, err := i.Call(ctx, "anything", nil); err != nil || string(got) != `"listening no more"` {
 		t.Fatalf("after the restart: %s %v", got, err)
 	}
