@@ -34,12 +34,6 @@ const rejectedMethod = "$/gathering/rejectedFrame"
 
 var placeholder = []byte(`{"jsonrpc":"2.0","method":"` + rejectedMethod + `"}`)
 
-// takenMethod is the method name of the stand-in message the codec hands
-// the connection for a request Options.Take took; the connection drops it.
-const takenMethod = "$/gathering/takenRequest"
-
-var takenPlaceholder = []byte(`{"jsonrpc":"2.0","method":"` + takenMethod + `"}`)
-
 // rejection is a frame the codec refused, to be answered with an error.
 type rejection struct {
 	id  json.RawMessage // the request's id, or nil when it could not be found
@@ -64,10 +58,8 @@ type codec struct {
 	// last returned, exactly as sent; see takeParams.
 	params    json.RawMessage
 	paramsSet bool
-	// taker is Options.Take bound to the connection; taken says the last
-	// message ReadObject returned is the stand-in for a request it took.
+	// taker is Options.Take bound to the connection.
 	taker func(*Request) bool
-	taken bool
 
 	// answers holds, by request id, the calls this side is waiting for
 	// and, once their answer is read, its result as sent; see expect.
@@ -111,25 +103,38 @@ func (c *codec) WriteObject(w io.Writer, obj any) error {
 // body is discarded by the next ReadObject, copied into io.Discard a few KiB
 // at a time, so no more than one such chunk of it is ever in memory; the
 // connection then goes on with the next frame.
+//
+// A request Options.Take takes is not returned at all: ReadObject goes on
+// to the next frame, so jsonrpc2 never decodes it.
 func (c *codec) ReadObject(r *bufio.Reader, v any) error {
+	for {
+		taken, err := c.readOne(r, v)
+		if !taken {
+			return err
+		}
+	}
+}
+
+// readOne reads one frame into v, or reports that Options.Take took it.
+func (c *codec) readOne(r *bufio.Reader, v any) (taken bool, err error) {
 	c.params, c.paramsSet = nil, false
 	if n := c.skip; n > 0 {
 		c.skip = 0
 		if _, err := io.CopyN(io.Discard, r, n); err != nil {
-			return fmt.Errorf("skip refused frame: %w", err)
+			return false, fmt.Errorf("skip refused frame: %w", err)
 		}
 	}
 	length, err := readHeader(r)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if length > c.max {
 		prefix := make([]byte, min(length, idPeekBytes))
 		if _, err := io.ReadFull(r, prefix); err != nil {
-			return fmt.Errorf("read refused frame: %w", err)
+			return false, fmt.Errorf("read refused frame: %w", err)
 		}
 		c.skip = length - int64(len(prefix))
-		return c.reject(v, peekID(prefix), protocol.Errorf(protocol.ErrTooLarge,
+		return false, c.reject(v, peekID(prefix), protocol.Errorf(protocol.ErrTooLarge,
 			"message of %d bytes is over the %d-byte frame limit", length, c.max))
 	}
 
@@ -146,25 +151,24 @@ func (c *codec) ReadObject(r *bufio.Reader, v any) error {
 	}
 	body = body[:length]
 	if _, err := io.ReadFull(r, body); err != nil {
-		return fmt.Errorf("read frame body: %w", err)
+		return false, fmt.Errorf("read frame body: %w", err)
 	}
 	if c.taker != nil {
-		if r, ok := commonRequest(body); ok && c.taker(r) {
-			c.taken = true
-			return json.Unmarshal(takenPlaceholder, v)
+		if req, ok := commonRequest(body); ok && c.taker(req) {
+			return true, nil
 		}
 	}
 	if c.readFast(body, v) {
-		return nil
+		return false, nil
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		resetValue(v)
 		if !json.Valid(body) {
-			return c.reject(v, nil, protocol.Errorf(protocol.ErrParse, "message is not valid JSON"))
+			return false, c.reject(v, nil, protocol.Errorf(protocol.ErrParse, "message is not valid JSON"))
 		}
-		return c.reject(v, findID(body), protocol.Errorf(protocol.ErrInvalidRequest, "not a JSON-RPC 2.0 message: %v", err))
+		return false, c.reject(v, findID(body), protocol.Errorf(protocol.ErrInvalidRequest, "not a JSON-RPC 2.0 message: %v", err))
 	}
-	return nil
+	return false, nil
 }
 
 // envelope is the top level of a message, its params or result kept as sent.
@@ -251,14 +255,6 @@ func (c *codec) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.answers, key)
-}
-
-// takeTaken reports whether the message ReadObject last returned stands
-// for a request Options.Take took, and forgets it.
-func (c *codec) takeTaken() bool {
-	t := c.taken
-	c.taken = false
-	return t
 }
 
 var requestPrefix = []byte(`{"jsonrpc":"2.0","id":`)

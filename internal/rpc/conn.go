@@ -55,8 +55,8 @@ type Options struct {
 	// through the Conn, and the Handler never sees it. It runs on the read
 	// goroutine, in wire order with the Handler's calls, under the same
 	// rules. Decoding a request into jsonrpc2's types costs some 10 µs,
-	// which a request that is only passed on to a language server need not
-	// wait for: it is decoded (as a stand-in) after it has gone.
+	// which a request that is only passed on to a language server does not
+	// pay: jsonrpc2 never sees it.
 	Take func(ctx context.Context, c *Conn, r *Request) bool
 }
 
@@ -116,9 +116,6 @@ func NewConn(ctx context.Context, rwc io.ReadWriteCloser, h Handler, opt *Option
 				c.answerRejection(rej)
 				return
 			}
-		}
-		if r.Method == takenMethod && c.codec.takeTaken() {
-			return
 		}
 		req := &Request{Method: r.Method, ID: ID{r.ID}, Notif: r.Notif}
 		// The codec kept the params of this very message aside: jsonrpc2
