@@ -45,25 +45,42 @@ func PostgresURL(t testing.TB) string {
 		}
 		t.Skipf("%s is not set; set it to a Postgres database, e.g. from scripts/pgtemp start DIR", DatabaseURLEnv)
 	}
-	schema := "t_" + strings.ToLower(rand.Text())
-	dsn, err := withSearchPath(base, schema)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), time.Minute)
+	defer cancel()
+	dsn, drop, err := FreshSchema(ctx, base, "t_")
 	if err != nil {
 		t.Fatalf("%s: %v", DatabaseURLEnv, err)
 	}
-
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), time.Minute)
-	defer cancel()
-	if err := execSQL(ctx, base, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create test schema: %v", err)
-	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := execSQL(ctx, base, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop test schema %s: %v", schema, err)
+		if err := drop(); err != nil {
+			t.Error(err)
 		}
 	})
 	return dsn
+}
+
+// FreshSchema creates a schema named prefix<random> in the database base
+// names and returns a connection string whose search_path is that schema
+// alone, so that what is created through it lands there and nothing of an
+// earlier run is seen, and drop, which removes the schema and everything in
+// it (benchmarks use it as tests use PostgresURL).
+func FreshSchema(ctx context.Context, base, prefix string) (dsn string, drop func() error, err error) {
+	schema := prefix + strings.ToLower(rand.Text())
+	if dsn, err = withSearchPath(base, schema); err != nil {
+		return "", nil, err
+	}
+	if err := execSQL(ctx, base, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	drop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := execSQL(ctx, base, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		return nil
+	}
+	return dsn, drop, nil
 }
 
 // execSQL runs one statement on a connection of its own. The statements it runs
