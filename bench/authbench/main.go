@@ -33,7 +33,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,17 +223,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// median of several much less.
 	var attempts, limited atomic.Int64
 	flood := func(stop <-chan struct{}) error { return a.flood(stop, *floodRate, &attempts, &limited) }
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := report.CPUProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	var quiet99, loaded99, quiet50, loaded50 []time.Duration
 	for range max(*floodRounds, 1) {
 		quiet, err := load(legit, *window, *pace, nil)

@@ -34,7 +34,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -101,17 +100,11 @@ func run() int {
 			if !*withGopls {
 				return nil, nil
 			}
-			if *cpuprofile != "" {
-				f, err := os.Create(*cpuprofile)
-				if err != nil {
-					return nil, err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return nil, err
-				}
-				defer pprof.StopCPUProfile()
+			stopProfile, err := report.CPUProfile(*cpuprofile)
+			if err != nil {
+				return nil, err
 			}
+			defer stopProfile()
 			return b.gopls(ctx, *n)
 		},
 	} {

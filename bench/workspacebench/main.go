@@ -143,17 +143,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := b.check(); err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := report.CPUProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if *memprofile != "" {
 		f, err := os.Create(*memprofile)
 		if err != nil {
