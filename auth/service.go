@@ -386,8 +386,15 @@ func (s *Service) Check(ctx context.Context, h TokenHash) (Identity, error) {
 	return s.refresh(ctx, h)
 }
 
-// refresh reads the token and its user and caches the answer.
+// refreshTimeout bounds the store read of a token check, which runs on a
+// session's read goroutine.
+const refreshTimeout = 5 * time.Second
+
+// refresh reads the token and its user and caches the answer. The timeout
+// is set here, not by the caller: a check the cache answers arms no timer.
 func (s *Service) refresh(ctx context.Context, h TokenHash) (Identity, error) {
+	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	defer cancel()
 	t, u, err := s.st.GetTokenByHash(ctx, h[:])
 	var why string
 	switch {
