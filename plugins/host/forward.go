@@ -96,28 +96,3 @@ func (s *Session) forwarded(q *query, pi *pluginInstance, gen int, raw json.RawM
 	}
 	return s.finish(q, []*answer{{pi: pi, raw: raw}})
 }
-
-var documentPrefix = []byte(`{"textDocument":{"uri":"`)
-
-// documentURI returns params.textDocument.uri, read straight off the bytes
-// when params start the way editors write them, name textDocument once (a
-// decoder takes the last of several) and the uri has no escapes; else
-// decoded.
-func documentURI(params json.RawMessage) (string, bool) {
-	if rest, ok := bytes.CutPrefix(params, documentPrefix); ok && bytes.Count(params, []byte(`"textDocument"`)) == 1 {
-		if end := bytes.IndexByte(rest, '"'); end > 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
-			if next := rest[end+1:]; len(next) > 0 && (next[0] == '}' || next[0] == ',') {
-				return string(rest[:end]), true
-			}
-		}
-	}
-	var p struct {
-		TextDocument struct {
-			URI string `json:"uri"`
-		} `json:"textDocument"`
-	}
-	if json.Unmarshal(params, &p) != nil || p.TextDocument.URI == "" {
-		return "", false
-	}
-	return p.TextDocument.URI, true
-}

@@ -93,15 +93,11 @@ func (a *answer) value() any {
 
 // byDocument serves a textDocument/* request from the plugins of its document.
 func (s *Session) byDocument(ctx context.Context, q *query) (json.RawMessage, error) {
-	var p struct {
-		TextDocument struct {
-			URI string `json:"uri"`
-		} `json:"textDocument"`
-	}
-	if err := json.Unmarshal(q.params, &p); err != nil || p.TextDocument.URI == "" {
+	uri, ok := documentURI(q.params)
+	if !ok {
 		return nil, protocol.Errorf(protocol.ErrInvalidParams, "%s: no textDocument.uri", q.method)
 	}
-	q.uri = p.TextDocument.URI
+	q.uri = uri
 	d := s.docSnapshot(q.uri)
 	if d == nil || d.oversize {
 		return null, nil
@@ -452,21 +448,16 @@ func (s *Session) resolve(ctx context.Context, q *query) (json.RawMessage, error
 // first such plugin serving params.textDocument.uri if there is one, else to
 // the first running instance listing it. Other methods answer null.
 func (s *Session) custom(ctx context.Context, q *query) (json.RawMessage, error) {
-	method, params := q.method, q.params
-	var p struct {
-		TextDocument struct {
-			URI string `json:"uri"`
-		} `json:"textDocument"`
-	}
-	json.Unmarshal(params, &p)
+	method := q.method
+	uri, _ := documentURI(q.params)
 	var candidates []*pluginInstance
-	if d := s.docSnapshot(p.TextDocument.URI); d != nil && !d.oversize {
+	if d := s.docSnapshot(uri); d != nil && !d.oversize {
 		for _, pl := range d.plugins {
 			if pi := s.existing(pl.name); pi != nil {
 				candidates = append(candidates, pi)
 			}
 		}
-	} else if p.TextDocument.URI == "" {
+	} else if uri == "" {
 		candidates = s.instances()
 	}
 	for _, pi := range candidates {
@@ -474,7 +465,7 @@ func (s *Session) custom(ctx context.Context, q *query) (json.RawMessage, error)
 			if m != method {
 				continue
 			}
-			q.uri = p.TextDocument.URI
+			q.uri = uri
 			a := s.ask(ctx, pi, q)
 			if a.err != nil {
 				return nil, a.err
@@ -483,4 +474,29 @@ func (s *Session) custom(ctx context.Context, q *query) (json.RawMessage, error)
 		}
 	}
 	return null, nil
+}
+
+var documentPrefix = []byte(`{"textDocument":{"uri":"`)
+
+// documentURI returns params.textDocument.uri, read straight off the bytes
+// when params start the way editors write them, name textDocument once (a
+// decoder takes the last of several) and the uri has no escapes; else
+// decoded.
+func documentURI(params json.RawMessage) (string, bool) {
+	if rest, ok := bytes.CutPrefix(params, documentPrefix); ok && bytes.Count(params, []byte(`"textDocument"`)) == 1 {
+		if end := bytes.IndexByte(rest, '"'); end > 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+			if next := rest[end+1:]; len(next) > 0 && (next[0] == '}' || next[0] == ',') {
+				return string(rest[:end]), true
+			}
+		}
+	}
+	var p struct {
+		TextDocument struct {
+			URI string `json:"uri"`
+		} `json:"textDocument"`
+	}
+	if json.Unmarshal(params, &p) != nil || p.TextDocument.URI == "" {
+		return "", false
+	}
+	return p.TextDocument.URI, true
 }

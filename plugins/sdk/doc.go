@@ -40,5 +40,6 @@
 // [ServeRaw] hands a plugin the raw messages of each Session (for a bridge
 // to an external LSP server), [ServeStdio] serves a [Server] over LSP's
 // Content-Length framing (for tests and benchmarks), and [Server.Run] over
-// any [Transport].
+// any [Transport]. [NewStdioTransport] is that framing on its own, for a
+// host that speaks it to a plugin (gathering does, to its bridge built-ins).
 package sdk

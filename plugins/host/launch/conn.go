@@ -366,12 +366,7 @@ func (c *conn) call(ctx context.Context, method string, params any, crashed func
 		return e.answer()
 	case <-ctx.Done():
 		c.forget(id)
-		// The plugin may be busy; never let the caller wait on this write.
-		go func() {
-			if err := c.notify(c.ctx, "$/cancelRequest", cancelParams{ID: id}); err != nil && !errors.Is(err, errConnDone) {
-				c.log.Debug("cannot send $/cancelRequest", "id", id, "error", err)
-			}
-		}()
+		c.sendCancel(id)
 		return nil, &CallError{Method: method, ID: id, Ctx: ctx.Err(), Sent: true}
 	case <-c.done:
 		select {
@@ -451,12 +446,18 @@ func (c *conn) start(ctx context.Context, deadline time.Time, method string, par
 // cancelAsync ends a call taken from c.async for why: $/cancelRequest is
 // queued and done gets the *CallError.
 func (c *conn) cancelAsync(a *asyncCall, why error) {
+	c.sendCancel(a.id)
+	a.done(nil, &CallError{Method: a.method, ID: a.id, Ctx: why, Sent: true})
+}
+
+// sendCancel queues $/cancelRequest for request id. The plugin may be busy;
+// nobody waits on this write.
+func (c *conn) sendCancel(id int64) {
 	go func() {
-		if err := c.notify(c.ctx, "$/cancelRequest", cancelParams{ID: a.id}); err != nil && !errors.Is(err, errConnDone) {
-			c.log.Debug("cannot send $/cancelRequest", "id", a.id, "error", err)
+		if err := c.notify(c.ctx, "$/cancelRequest", cancelParams{ID: id}); err != nil && !errors.Is(err, errConnDone) {
+			c.log.Debug("cannot send $/cancelRequest", "id", id, "error", err)
 		}
 	}()
-	a.done(nil, &CallError{Method: a.method, ID: a.id, Ctx: why, Sent: true})
 }
 
 // armExpiry sets the expiry timer to fire at at. Call it with c.mu held.

@@ -157,8 +157,7 @@ func (i *Instance) launch(ctx context.Context) (*process, error) {
 	abort := context.AfterFunc(ctx, p.kill)
 	defer abort()
 	if err := p.connect(ctx); err != nil {
-		p.kill()
-		p.terminate(time.Now().Add(closeBudget))
+		p.abandon()
 		return nil, err
 	}
 	return p.initialize(ctx)
@@ -181,8 +180,7 @@ func (p *process) launchStdio(ctx context.Context, spec sandbox.Spec, out *stder
 	p.socketDir = dir
 	i.track(p)
 	fail := func(err error) (*process, error) {
-		p.kill()
-		p.terminate(time.Now().Add(closeBudget))
+		p.abandon()
 		return nil, err
 	}
 	c, lvl, err := sandbox.Command(spec)
@@ -223,8 +221,7 @@ func (p *process) initialize(ctx context.Context) (*process, error) {
 	i := p.inst
 	if i.opts.Init != nil {
 		if err := i.opts.Init(context.WithValue(ctx, initKey{}, p), i); err != nil {
-			p.kill()
-			p.terminate(time.Now().Add(closeBudget))
+			p.abandon()
 			if cause := p.conn.err(); cause != nil {
 				err = fmt.Errorf("%w (%v)", err, cause)
 			}
@@ -354,6 +351,13 @@ func (p *process) crashed(cause error) error {
 		return protocol.Errorf(protocol.ErrPluginUnavailable, "plugin %s was stopped", i.plugin.name)
 	}
 	return protocol.Errorf(protocol.ErrPluginCrashed, "plugin %s: %v", i.plugin.name, cause)
+}
+
+// abandon ends a start that failed: the process group is killed and the
+// process reaped.
+func (p *process) abandon() {
+	p.kill()
+	p.terminate(time.Now().Add(closeBudget))
 }
 
 // kill kills the process group now; a start still in progress is abandoned.
