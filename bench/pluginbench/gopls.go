@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gathering-dev/gathering/bench/internal/report"
@@ -40,75 +44,180 @@ func mentions(s string) func(json.RawMessage) error {
 	}
 }
 
+// goplsSide is one way of reaching gopls, with its client.
+type goplsSide struct {
+	name string
+	c    *wire.Client
+	stop func() error
+}
+
 // gopls compares the requests through gathering and its gopls plugin with
-// the same requests sent straight to gopls.
-func (b *bench) gopls(ctx context.Context, n int) ([]report.Row, error) {
+// the same requests sent straight to gopls, and, for information, through
+// a bare byte relay in gathering's place: the floor of any process between
+// an editor and gopls.
+//
+// Each of rounds starts all three afresh (gopls keeps its file cache
+// between them, as between an editor's sessions), lets them settle, and
+// times n/rounds requests per method and side, rotating the order per
+// request. A figure is the median over the rounds of each round's p50 or
+// p99: on two CPUs one gopls process's p99 moves by half between runs and
+// two processes differ from each other, so one long run of one pair
+// measures which pair it got more than what stands between them.
+func (b *bench) gopls(ctx context.Context, n, rounds int) ([]report.Row, error) {
 	spec, _ := lspbridge.Lookup("gopls")
-	l, err := spec.Resolve(lspbridge.Where{StateDir: filepath.Join(b.dir, "gopls-direct")})
+	direct, err := spec.Resolve(lspbridge.Where{StateDir: filepath.Join(b.dir, "gopls-direct")})
 	if err != nil {
 		fmt.Printf("pluginbench: gopls rows skipped: %v (scripts/langservers installs it)\n", err)
 		return nil, nil
 	}
-	viaGathering, stopG, err := b.gatheringWithGopls(ctx)
+	relay, err := spec.Resolve(lspbridge.Where{StateDir: filepath.Join(b.dir, "gopls-relay")})
 	if err != nil {
-		return nil, fmt.Errorf("gathering with gopls: %w", err)
+		return nil, err
 	}
-	defer stopG()
-	direct, stopD, err := b.goplsDirect(ctx, l)
-	if err != nil {
-		return nil, fmt.Errorf("gopls direct: %w", err)
-	}
-	defer stopD()
-	// Both answer once they have loaded the module, but gopls goes on
-	// analysing it in the background for a few seconds; measuring then
-	// would time that, not the requests.
-	for _, c := range []*wire.Client{viaGathering, direct} {
-		if err := warm(func() (time.Duration, error) {
-			_, err := c.Call("textDocument/hover", b.mod.at(atGreet))
-			return 0, err
-		}); err != nil {
+	rounds = max(rounds, 1)
+	per := max(n/rounds, 1)
+	// quantiles[method][side] holds each round's p50s and p99s.
+	type perRound struct{ p50, p99 []time.Duration }
+	quantiles := make([][3]perRound, len(goplsRequests))
+	for round := range rounds {
+		sides, err := b.goplsSides(ctx, round, direct, relay)
+		if err != nil {
+			return nil, err
+		}
+		err = func() error {
+			defer func() {
+				for _, s := range sides {
+					s.stop()
+				}
+			}()
+			for i, r := range goplsRequests {
+				times, err := b.timeGopls(r.method, r.params(b.mod), r.check, per, sides)
+				if err != nil {
+					return fmt.Errorf("round %d: %s: %w", round+1, r.method, err)
+				}
+				for s, ts := range times {
+					slices.Sort(ts)
+					quantiles[i][s].p50 = append(quantiles[i][s].p50, report.Quantile(ts, 0.5))
+					quantiles[i][s].p99 = append(quantiles[i][s].p99, report.Quantile(ts, 0.99))
+				}
+			}
+			return nil
+		}()
+		if err != nil {
 			return nil, err
 		}
 	}
-	time.Sleep(settle)
+	fmt.Printf("pluginbench: gopls, %d rounds of %d requests per method and side; each figure the median of the rounds'\n", rounds, per)
 	var rows []report.Row
-	for _, r := range goplsRequests {
-		params := r.params(b.mod)
-		call := func(c *wire.Client) func() (time.Duration, error) {
-			return func() (time.Duration, error) {
-				start := time.Now()
-				res, err := c.Call(r.method, params)
-				d := time.Since(start)
-				if err == nil {
-					err = r.check(res)
-				}
-				return d, err
-			}
-		}
-		// Until both answer properly: gopls loads the module first.
-		for _, c := range []*wire.Client{viaGathering, direct} {
-			if err := warm(call(c)); err != nil {
-				return nil, fmt.Errorf("%s: %w", r.method, err)
-			}
-		}
-		ours, peer, err := alternate(n, call(viaGathering), call(direct))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.method, err)
-		}
+	for i, r := range goplsRequests {
 		name := r.method[len("textDocument/"):]
 		for _, p := range []struct {
-			label string
-			q     float64
-		}{{"p50", 0.5}, {"p99", 0.99}} {
-			o, pe := q(ours, p.q), q(peer, p.q)
+			label  string
+			rounds func(perRound) []time.Duration
+		}{{"p50", func(q perRound) []time.Duration { return q.p50 }}, {"p99", func(q perRound) []time.Duration { return q.p99 }}} {
+			ours, bare, peer := report.Median(p.rounds(quantiles[i][0])), report.Median(p.rounds(quantiles[i][1])), report.Median(p.rounds(quantiles[i][2]))
+			fmt.Printf("  %s %s: rounds' ours %s; bare relay %s; direct %s\n", name, p.label,
+				micros(p.rounds(quantiles[i][0])), micros(p.rounds(quantiles[i][1])), micros(p.rounds(quantiles[i][2])))
 			rows = append(rows, report.Row{
 				Bench: "plugins", Metric: fmt.Sprintf("gopls %s %s via gathering", name, p.label), Unit: "µs",
-				Ours: report.Micros(o), Peer: report.Micros(pe), HasPeer: true,
-				Target: "≤ 1.1× peer", Met: float64(o) <= 1.1*float64(pe),
+				Ours: report.Micros(ours), Peer: report.Micros(peer), HasPeer: true,
+				Target: "≤ 1.1× peer", Met: float64(ours) <= 1.1*float64(peer),
+			}, report.Row{
+				Bench: "plugins", Metric: fmt.Sprintf("gopls %s %s via a bare byte relay (floor)", name, p.label), Unit: "µs",
+				Ours: report.Micros(bare), Peer: report.Micros(peer), HasPeer: true,
 			})
 		}
 	}
 	return rows, nil
+}
+
+// goplsSides starts gopls three ways: through gathering, through a bare
+// relay, and direct; waits until each answers, then lets gopls finish its
+// background analysis.
+func (b *bench) goplsSides(ctx context.Context, round int, direct, relay *lspbridge.Launch) ([]goplsSide, error) {
+	var sides []goplsSide
+	stopAll := func() {
+		for _, s := range sides {
+			s.stop()
+		}
+	}
+	for _, start := range []struct {
+		name string
+		f    func() (*wire.Client, func() error, error)
+	}{
+		{"gathering", func() (*wire.Client, func() error, error) { return b.gatheringWithGopls(ctx, round) }},
+		{"bare relay", func() (*wire.Client, func() error, error) { return b.goplsRelayed(ctx, relay) }},
+		{"direct", func() (*wire.Client, func() error, error) { return b.goplsDirect(ctx, direct) }},
+	} {
+		c, stop, err := start.f()
+		if err != nil {
+			stopAll()
+			return nil, fmt.Errorf("gopls %s: %w", start.name, err)
+		}
+		sides = append(sides, goplsSide{start.name, c, stop})
+	}
+	// Each answers once it has loaded the module, but gopls goes on
+	// analysing it in the background for a few seconds; measuring then
+	// would time that, not the requests.
+	for _, s := range sides {
+		if err := warm(func() (time.Duration, error) {
+			_, err := s.c.Call("textDocument/hover", b.mod.at(atGreet))
+			return 0, err
+		}); err != nil {
+			stopAll()
+			return nil, fmt.Errorf("gopls %s: %w", s.name, err)
+		}
+	}
+	time.Sleep(settle)
+	return sides, nil
+}
+
+// timeGopls times n calls of method on each side, rotating which goes
+// first, after each answers it properly once (gopls loads the module
+// first).
+func (b *bench) timeGopls(method string, params []byte, check func(json.RawMessage) error, n int, sides []goplsSide) ([][]time.Duration, error) {
+	calls := make([]func() (time.Duration, error), len(sides))
+	for i, s := range sides {
+		calls[i] = func() (time.Duration, error) {
+			start := time.Now()
+			res, err := s.c.Call(method, params)
+			d := time.Since(start)
+			if err == nil {
+				err = check(res)
+			}
+			return d, err
+		}
+		if err := warm(calls[i]); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return rotate(n, calls...)
+}
+
+// rotate calls each of fs n times, rotating which goes first, so that all
+// see the same machine, and returns their times.
+func rotate(n int, fs ...func() (time.Duration, error)) ([][]time.Duration, error) {
+	times := make([][]time.Duration, len(fs))
+	for i := range n {
+		for k := range fs {
+			j := (i + k) % len(fs)
+			d, err := fs[j]()
+			if err != nil {
+				return nil, err
+			}
+			times[j] = append(times[j], d)
+		}
+	}
+	return times, nil
+}
+
+// micros lists durations in whole µs.
+func micros(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = strconv.FormatInt(d.Microseconds(), 10)
+	}
+	return strings.Join(parts, " ")
 }
 
 // settle is how long gopls is left to finish its background analysis
@@ -133,8 +242,8 @@ func warm(f func() (time.Duration, error)) error {
 // gatheringWithGopls starts a gathering session on OS pipes, as an editor
 // would reach it, with the gopls built-in as its only plugin, and opens
 // main.go in it.
-func (b *bench) gatheringWithGopls(ctx context.Context) (*wire.Client, func() error, error) {
-	st, err := sqlite.Open(ctx, filepath.Join(b.dir, "g.db"), nil)
+func (b *bench) gatheringWithGopls(ctx context.Context, round int) (*wire.Client, func() error, error) {
+	st, err := sqlite.Open(ctx, filepath.Join(b.dir, fmt.Sprintf("g%d.db", round)), nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -189,6 +298,51 @@ func (b *bench) goplsDirect(ctx context.Context, l *lspbridge.Launch) (*wire.Cli
 	cmd := exec.CommandContext(ctx, l.Argv[0], l.Argv[1:]...)
 	cmd.Env = l.Env
 	return b.startChild(cmd)
+}
+
+// goplsRelayed starts gopls as goplsDirect does, behind a bare byte relay
+// in this process: OS pipes from the client to two goroutines copying
+// bytes to and from gopls's stdio. It is the least any process standing
+// between an editor and gopls adds.
+func (b *bench) goplsRelayed(ctx context.Context, l *lspbridge.Launch) (*wire.Client, func() error, error) {
+	for _, d := range l.Write {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, nil, err
+		}
+	}
+	cmd := exec.CommandContext(ctx, l.Argv[0], l.Argv[1:]...)
+	cmd.Env = l.Env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	clientEnd, relayEnd, err := wire.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		clientEnd.Close()
+		relayEnd.Close()
+		return nil, nil, err
+	}
+	go func() { io.Copy(stdin, relayEnd); stdin.Close() }()
+	go func() { io.Copy(relayEnd, stdout); relayEnd.Close() }()
+	c := wire.NewClient(clientEnd)
+	stop := func() error {
+		c.Call("shutdown", nil)
+		c.Notify("exit", nil)
+		c.Close()
+		return waitOrKill(cmd)
+	}
+	if err := b.open(c); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return c, stop, nil
 }
 
 // open initializes c with the module as its workspace and opens main.go.

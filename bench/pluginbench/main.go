@@ -14,8 +14,12 @@
 //     the whole of gathering (an LSP client over OS pipes to a gathering
 //     session whose `gopls` built-in runs gopls in the sandbox and speaks
 //     to it over its stdio) against the same requests sent straight to
-//     gopls over its stdio: p50 and p99 within 1.1×. Needs gopls (scripts/langservers installs the pinned one);
-//     without it those rows are skipped with a message.
+//     gopls over its stdio: p50 and p99 within 1.1×. Each figure is the
+//     median over -rounds rounds with fresh processes. Beside them, for
+//     information, the same requests through a bare byte relay in
+//     gathering's place: what any process between editor and gopls costs
+//     on this machine. Needs gopls (scripts/langservers installs the pinned
+//     one); without it those rows are skipped with a message.
 //
 // The program is its own plugin image: the host re-executes it as the
 // sandbox launcher (`plugin-exec`) and as the built-in plugins
@@ -69,7 +73,8 @@ func main() {
 
 func run() int {
 	out := flag.String("out", "", "append the figures as JSON lines to `file` for the summary")
-	n := flag.Int("n", 2000, "requests per measured side")
+	n := flag.Int("n", 2000, "requests per measured side (per method for gopls)")
+	rounds := flag.Int("rounds", 5, "gopls comparison rounds, each with fresh processes; its figures are the rounds' medians")
 	starts := flag.Int("starts", 20, "cold starts per side")
 	withGopls := flag.Bool("gopls", true, "compare gopls through gathering with gopls direct")
 	verbose := flag.Bool("v", false, "log the host and the plugins' stderr at debug level")
@@ -105,7 +110,7 @@ func run() int {
 				return nil, err
 			}
 			defer stopProfile()
-			return b.gopls(ctx, *n)
+			return b.gopls(ctx, *n, *rounds)
 		},
 	} {
 		rs, err := step(ctx, 0)
@@ -317,21 +322,27 @@ func (b *bench) startChild(cmd *exec.Cmd) (*wire.Client, func() error, error) {
 		c.Call("shutdown", nil)
 		c.Notify("exit", nil)
 		c.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			return <-done
-		}
+		return waitOrKill(cmd)
 	}
 	if err := b.open(c); err != nil {
 		stop()
 		return nil, nil, err
 	}
 	return c, stop, nil
+}
+
+// waitOrKill waits for cmd to exit after its input closed, and kills it
+// after 5 s.
+func waitOrKill(cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		return <-done
+	}
 }
 
 // overhead times hovers through the host and on raw stdio, alternating
