@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -186,21 +187,31 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
+// The patterns are compiled when first used: every process of this binary
+// runs package init (the sandbox launcher and each built-in plugin too), and
+// compiling them all took 2 ms and 340 KB there, for the host alone to use.
 var (
-	nameRE      = regexp.MustCompile(`^[a-z][a-z0-9-]{1,62}$`)
-	publisherRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+	nameRE      = lazyRegexp(`^[a-z][a-z0-9-]{1,62}$`)
+	publisherRE = lazyRegexp(`^[a-z][a-z0-9-]{0,62}$`)
 	// semverRE is the regular expression of semver.org 2.0.0.
-	semverRE     = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
-	platformRE   = regexp.MustCompile(`^[a-z][a-z0-9]{0,31}$`)
-	sha256RE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	languageRE   = regexp.MustCompile(`^[a-z][a-z0-9_.+-]{0,63}$`)
-	envRE        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
-	methodRE     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*(/[A-Za-z0-9_.$-]+)+$`)
-	pathVarRE    = regexp.MustCompile(`^\$\{([a-z_]+)\}`)
+	semverRE     = lazyRegexp(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+	platformRE   = lazyRegexp(`^[a-z][a-z0-9]{0,31}$`)
+	sha256RE     = lazyRegexp(`^[0-9a-f]{64}$`)
+	languageRE   = lazyRegexp(`^[a-z][a-z0-9_.+-]{0,63}$`)
+	envRE        = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	methodRE     = lazyRegexp(`^[A-Za-z][A-Za-z0-9_.-]*(/[A-Za-z0-9_.$-]+)+$`)
+	pathVarRE    = lazyRegexp(`^\$\{([a-z_]+)\}`)
 	lspFeatures  = []string{"completion", "hover", "signatureHelp", "definition", "declaration", "typeDefinition", "implementation", "references", "documentHighlight", "documentSymbol", "workspaceSymbol", "codeAction", "codeLens", "formatting", "rangeFormatting", "onTypeFormatting", "rename", "diagnostics", "semanticTokens", "inlayHint", "foldingRange", "selectionRange", "callHierarchy", "typeHierarchy", "documentLink", "executeCommand"}
 	pathVars     = []string{"workspace", "plugin_dir", "plugin_cache", "home", "goroot", "gomodcache", "gopath", "tmp"}
 	deniedEnvPre = []string{"LD_", "GATHERING_"}
 )
+
+// lazyRegexp returns a function that compiles expr on its first call and
+// returns the same *regexp.Regexp ever after; it panics, as MustCompile
+// does, if expr is invalid.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // validate checks every field and fills in defaults. It returns all problems
 // joined, each naming its key.
@@ -212,13 +223,13 @@ func (m *Manifest) validate(policy *Policy) error {
 	if m.Schema != SchemaVersion {
 		bad("schema", "is %d, want %d", m.Schema, SchemaVersion)
 	}
-	if !nameRE.MatchString(m.Name) {
-		bad("name", "%q does not match %s", m.Name, nameRE)
+	if !nameRE().MatchString(m.Name) {
+		bad("name", "%q does not match %s", m.Name, nameRE())
 	}
-	if !publisherRE.MatchString(m.Publisher) {
-		bad("publisher", "%q does not match %s", m.Publisher, publisherRE)
+	if !publisherRE().MatchString(m.Publisher) {
+		bad("publisher", "%q does not match %s", m.Publisher, publisherRE())
 	}
-	if !semverRE.MatchString(m.Version) {
+	if !semverRE().MatchString(m.Version) {
 		bad("version", "%q is not a semantic version", m.Version)
 	}
 	if len(m.Description) > 1024 {
@@ -246,7 +257,7 @@ func (m *Manifest) validate(policy *Policy) error {
 	if len(m.Protocol.PluginAPI) > 0 && !served {
 		bad("protocol.plugin_api", "%v shares no version with this host's %v", m.Protocol.PluginAPI, policy.apiVersions())
 	}
-	if m.Protocol.MinHost != "" && !semverRE.MatchString(m.Protocol.MinHost) {
+	if m.Protocol.MinHost != "" && !semverRE().MatchString(m.Protocol.MinHost) {
 		bad("protocol.min_host", "%q is not a semantic version", m.Protocol.MinHost)
 	}
 
@@ -256,10 +267,10 @@ func (m *Manifest) validate(policy *Policy) error {
 	}
 	for i, b := range m.Binaries {
 		key := fmt.Sprintf("binary[%d]", i)
-		if !platformRE.MatchString(b.OS) {
+		if !platformRE().MatchString(b.OS) {
 			bad(key+".os", "%q is not a GOOS", b.OS)
 		}
-		if !platformRE.MatchString(b.Arch) {
+		if !platformRE().MatchString(b.Arch) {
 			bad(key+".arch", "%q is not a GOARCH", b.Arch)
 		}
 		if slices.ContainsFunc(m.Binaries[:i], func(o Binary) bool { return o.OS == b.OS && o.Arch == b.Arch }) {
@@ -268,7 +279,7 @@ func (m *Manifest) validate(policy *Policy) error {
 		if err := checkRelPath(b.Path); err != nil {
 			bad(key+".path", "%v", err)
 		}
-		if !sha256RE.MatchString(b.SHA256) {
+		if !sha256RE().MatchString(b.SHA256) {
 			bad(key+".sha256", "want 64 lower-case hex digits")
 		}
 		if b.Size <= 0 || b.Size > MaxBinarySize {
@@ -281,7 +292,7 @@ func (m *Manifest) validate(policy *Policy) error {
 		bad("languages.ids", "is empty")
 	}
 	for i, id := range m.Languages.IDs {
-		if !languageRE.MatchString(id) {
+		if !languageRE().MatchString(id) {
 			bad("languages.ids", "%q is not a language id", id)
 		} else if slices.Contains(m.Languages.IDs[:i], id) {
 			bad("languages.ids", "%q is listed twice", id)
@@ -306,7 +317,7 @@ func (m *Manifest) validate(policy *Policy) error {
 		}
 	}
 	for _, c := range m.Capabilities.CustomMethods {
-		if !methodRE.MatchString(c) {
+		if !methodRE().MatchString(c) {
 			bad("capabilities.custom_methods", "%q is not a namespaced method such as publisher/method", c)
 		}
 	}
@@ -327,7 +338,7 @@ func (m *Manifest) validate(policy *Policy) error {
 	m.Permissions.Network = oneOf(bad, "permissions.network", m.Permissions.Network, "none", "loopback", "any")
 	for i, e := range m.Permissions.Env {
 		switch {
-		case !envRE.MatchString(e):
+		case !envRE().MatchString(e):
 			bad("permissions.env", "%q is not a variable name", e)
 		case slices.ContainsFunc(deniedEnvPre, func(p string) bool { return strings.HasPrefix(e, p) }):
 			bad("permissions.env", "%q may not be passed to plugins", e)
@@ -422,7 +433,7 @@ func checkGlob(g string) error {
 // nothing or by a clean absolute remainder.
 func checkPermPath(p string) error {
 	rest := p
-	if sm := pathVarRE.FindStringSubmatch(p); sm != nil {
+	if sm := pathVarRE().FindStringSubmatch(p); sm != nil {
 		if !slices.Contains(pathVars, sm[1]) {
 			return fmt.Errorf("unknown variable ${%s}; known: %s", sm[1], strings.Join(pathVars, ", "))
 		}

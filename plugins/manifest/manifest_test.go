@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -196,5 +197,14 @@ func TestParseNoBinary(t *testing.T) {
 	_, err := Parse([]byte(strings.Replace(baseManifest, "BINARY", "", 1)), nil)
 	if e, ok := errors.AsType[*Error](err); !ok || e.Step != StepValidate || !strings.Contains(err.Error(), "no [[binary]]") {
 		t.Errorf("Parse without [[binary]] = %v, want a validate error", err)
+	}
+}
+
+// TestPatternsCompile compiles every pattern, which init no longer does.
+func TestPatternsCompile(t *testing.T) {
+	for _, re := range []func() *regexp.Regexp{nameRE, publisherRE, semverRE, platformRE, sha256RE, languageRE, envRE, methodRE, pathVarRE} {
+		if re() != re() {
+			t.Errorf("%s compiled twice", re())
+		}
 	}
 }

@@ -138,8 +138,8 @@ func ParseTrust(data []byte) (*Trust, error) {
 			return nil, fmt.Errorf("trusted_key[%d]: publishers is empty", i)
 		}
 		for _, p := range k.Publishers {
-			if !publisherRE.MatchString(p) {
-				return nil, fmt.Errorf("trusted_key[%d]: publisher %q does not match %s", i, p, publisherRE)
+			if !publisherRE().MatchString(p) {
+				return nil, fmt.Errorf("trusted_key[%d]: publisher %q does not match %s", i, p, publisherRE())
 			}
 		}
 		k.pub = pub
