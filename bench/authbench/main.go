@@ -221,8 +221,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// Alternating phases, so that both sides see the same machine; a p99
 	// of one short phase on two CPUs moves by half from run to run, the
 	// median of several much less.
-	var attempts, limited atomic.Int64
-	flood := func(stop <-chan struct{}) error { return a.flood(stop, *floodRate, &attempts, &limited) }
+	var attempts, limited, refused atomic.Int64
+	flood := func(stop <-chan struct{}) error { return a.flood(stop, *floodRate, &attempts, &limited, &refused) }
 	stopProfile, err := report.CPUProfile(*cpuprofile)
 	if err != nil {
 		return err
@@ -244,8 +244,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	median := func(ds []time.Duration) time.Duration { s := slices.Clone(ds); slices.Sort(s); return s[len(s)/2] }
 	q99, l99 := median(quiet99), median(loaded99)
 	flooded := window.Seconds() * float64(len(loaded99))
-	fmt.Fprintf(stdout, "  login flood: %d clients' echo p99 %.1fµs under %d login attempts (%.0f/s, %d answered rate_limited), %.1fµs without (p50 %.1fµs, %.1fµs); medians of %d rounds\n",
-		len(legit), report.Micros(l99), attempts.Load(), float64(attempts.Load())/flooded, limited.Load(), report.Micros(q99),
+	fmt.Fprintf(stdout, "  login flood: %d clients' echo p99 %.1fµs under %d login attempts (%.0f/s, %d answered rate_limited, %d unauthorized after a password hash), %.1fµs without (p50 %.1fµs, %.1fµs); medians of %d rounds\n",
+		len(legit), report.Micros(l99), attempts.Load(), float64(attempts.Load())/flooded, limited.Load(), refused.Load(), report.Micros(q99),
 		report.Micros(median(loaded50)), report.Micros(median(quiet50)), len(loaded99))
 	fmt.Fprintf(stdout, "    rounds' p99s: flooded %s; quiet %s\n\n", micros(loaded99), micros(quiet99))
 	rows = append(rows, report.Row{Bench: "authbench", Metric: "clients' p99 under a login flood vs none", Unit: "µs",
@@ -437,8 +437,10 @@ func load(clients []*wire.Client, d, pace time.Duration, background func(stop <-
 
 // flood sends rate login attempts per second with wrong passwords from
 // loopback, over 50 connections (an attacker is not slowed by one
-// connection's limit), until stop is closed. Answers are read and counted.
-func (in *instance) flood(stop <-chan struct{}, rate int, attempts, limited *atomic.Int64) error {
+// connection's limit), until stop is closed. Answers are read and counted:
+// rate_limited ones in limited, unauthorized ones (each a password hashed)
+// in refused. Attempts still unanswered when stop closes are in neither.
+func (in *instance) flood(stop <-chan struct{}, rate int, attempts, limited, refused *atomic.Int64) error {
 	const conns = 50
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
@@ -461,8 +463,11 @@ func (in *instance) flood(stop <-chan struct{}, rate int, attempts, limited *ato
 					if err != nil {
 						return
 					}
-					if strings.Contains(string(msg), "rate_limited") {
+					switch {
+					case strings.Contains(string(msg), `"rate_limited"`):
 						limited.Add(1)
+					case strings.Contains(string(msg), `"unauthorized"`):
+						refused.Add(1)
 					}
 				}
 			}()
