@@ -144,12 +144,17 @@ func (i *Instance) launch(ctx context.Context) (*process, error) {
 			p.runner, p.level, p.socketDir = r, lvl, socketDir
 			return r, nil
 		},
-		AllowedProtocols:    []plugin.Protocol{plugin.ProtocolGRPC},
-		SkipHostEnv:         true,
-		Logger:              newHclog(i.log),
-		StartTimeout:        time.Duration(m.Limits.StartTimeoutMS) * time.Millisecond,
-		GRPCDialOptions:     pluginv1.DialOptions(cfg.MaxMessageBytes),
-		GRPCBrokerMultiplex: true,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		SkipHostEnv:      true,
+		Logger:           newHclog(i.log),
+		StartTimeout:     time.Duration(m.Limits.StartTimeoutMS) * time.Millisecond,
+		GRPCDialOptions:  pluginv1.DialOptions(cfg.MaxMessageBytes),
+		// No broker multiplexing: the host never uses the gRPC broker,
+		// and with it on go-plugin runs the one Session stream through a
+		// yamux session over the socket, a second framing layer with its
+		// own goroutines on every message (measured: the host→plugin p50
+		// overhead 129 µs without, 168 µs with, over three A/B runs).
+		GRPCBrokerMultiplex: false,
 		SyncStdout:          newStderrLog(i.log, i.stderr, "stdout"),
 		SyncStderr:          out,
 	})
