@@ -1,11 +1,13 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,5 +346,203 @@ func TestLimiter(t *testing.T) {
 	}
 	if NewLimiter(0, 1) != nil {
 		t.Error("NewLimiter(0) is a limit; want nil, no limit")
+	}
+}
+
+// readCounter is a store that counts the reads and writes a login makes
+// before it hashes: user lookups and failure counts.
+type readCounter struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (r *readCounter) GetUserByEmail(ctx context.Context, email string) (store.User, error) {
+	r.n.Add(1)
+	return r.Store.GetUserByEmail(ctx, email)
+}
+
+func (r *readCounter) LoginFailures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	r.n.Add(1)
+	return r.Store.LoginFailures(ctx, key, since)
+}
+
+func (r *readCounter) RecordLoginFailure(ctx context.Context, keys ...string) error {
+	r.n.Add(1)
+	return r.Store.RecordLoginFailure(ctx, keys...)
+}
+
+// fakeClock makes s, its token bucket and its back-off read the time from
+// *now.
+func fakeClock(s *Service, now *time.Time) {
+	f := func() time.Time { return *now }
+	s.now, s.backoff.now = f, f
+	if s.login != nil {
+		s.login.now = f
+	}
+}
+
+// TestLoginBackoff checks that an address whose password logins keep
+// failing waits 1 s, 2 s, 4 s … up to a minute between attempts, that an
+// attempt made sooner costs no store access and no hash, and that a
+// success ends the wait.
+func TestLoginBackoff(t *testing.T) {
+	s, b := setup(t, &Config{LoginRate: -1, MaxAddrFailures: 1000})
+	ctx := t.Context()
+	if _, err := s.CreateUser(ctx, "a@example.com", "", store.RoleViewer, "s3cret-pass", b.admin); err != nil {
+		t.Fatal(err)
+	}
+	counter := &readCounter{Store: b.st}
+	s.st = counter
+	now := time.Now()
+	fakeClock(s, &now)
+	const addr = "192.0.2.1"
+	attempt := 0
+	login := func(pw string) error {
+		t.Helper()
+		attempt++
+		// A new email each time, so that only the address's limits apply.
+		_, _, err := s.Login(ctx, fmt.Sprintf("u%d@example.com", attempt), pw, addr+":1")
+		return err
+	}
+	wantRefused := func(wait time.Duration) {
+		t.Helper()
+		hashed, accessed := s.verifies.Load(), counter.n.Load()
+		err := login("wrong-pass")
+		var le *LimitError
+		if !errors.As(err, &le) || le.RetryAfter != wait {
+			t.Fatalf("attempt %d: %v, want a LimitError with retry after %s", attempt, err, wait)
+		}
+		if s.verifies.Load() != hashed || counter.n.Load() != accessed {
+			t.Errorf("attempt %d was refused after %d hashes and %d store accesses, want none", attempt, s.verifies.Load()-hashed, counter.n.Load()-accessed)
+		}
+	}
+
+	for range DefaultLoginBackoff {
+		if err := login("wrong-pass"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("failure %d: %v, want ErrBadCredentials", attempt, err)
+		}
+	}
+	for _, wait := range []time.Duration{1, 2, 4, 8, 16, 32, 60, 60} {
+		wait *= time.Second
+		wantRefused(wait)
+		now = now.Add(wait - time.Millisecond)
+		wantRefused(time.Millisecond)
+		now = now.Add(time.Millisecond)
+		if err := login("wrong-pass"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("attempt %d, once %s had passed: %v, want ErrBadCredentials", attempt, wait, err)
+		}
+	}
+
+	// Other addresses, and tokens from this one, are not held back.
+	if _, _, err := s.Login(ctx, "v@example.com", "wrong-pass", "192.0.2.2:1"); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("login from another address: %v, want ErrBadCredentials", err)
+	}
+	tok, _, err := s.CreateToken(ctx, "a@example.com", "ci", time.Hour, b.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Authenticate(ctx, tok, addr+":2"); err != nil {
+		t.Errorf("token authentication from the backing-off address: %v", err)
+	}
+
+	// Of the attempts that come together when the wait ends, one is checked.
+	now = now.Add(time.Minute)
+	hashed := s.verifies.Load()
+	errs := make([]error, 10)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { _, _, errs[i] = s.Login(ctx, fmt.Sprintf("c%d@example.com", i), "wrong-pass", addr+":3") })
+	}
+	wg.Wait()
+	if n := s.verifies.Load() - hashed; n != 1 {
+		t.Errorf("10 attempts together when the wait ended: %d hashed, want 1 (errors %v)", n, errs)
+	}
+
+	// A success ends the streak: the next failures start it again.
+	now = now.Add(time.Minute)
+	if _, _, err := s.Login(ctx, "a@example.com", "s3cret-pass", addr+":4"); err != nil {
+		t.Fatalf("login with the right password once the wait ended: %v", err)
+	}
+	for range DefaultLoginBackoff {
+		if err := login("wrong-pass"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("failure %d after a success: %v, want ErrBadCredentials", attempt, err)
+		}
+	}
+	wantRefused(time.Second)
+
+	// So does a pause of FailureWindow.
+	now = now.Add(DefaultFailureWindow + time.Second)
+	for range DefaultLoginBackoff {
+		if err := login("wrong-pass"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("failure %d after a pause: %v, want ErrBadCredentials", attempt, err)
+		}
+	}
+	wantRefused(time.Second)
+}
+
+// TestLoginBackoffSparesTokens checks that logins refused by the back-off
+// take nothing from the address's token bucket, which token authentication
+// shares: a flood of them leaves the tokens of clients behind the same
+// address working.
+func TestLoginBackoffSparesTokens(t *testing.T) {
+	s, b := setup(t, &Config{LoginRate: 1, LoginBurst: DefaultLoginBackoff + 1})
+	ctx := t.Context()
+	if _, err := s.CreateUser(ctx, "a@example.com", "", store.RoleViewer, "s3cret-pass", b.admin); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := s.CreateToken(ctx, "a@example.com", "ci", time.Hour, b.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	fakeClock(s, &now)
+	var refused int
+	for i := range 200 {
+		_, _, err := s.Login(ctx, fmt.Sprintf("u%d@example.com", i), "wrong-pass", "192.0.2.1:1")
+		if errors.As(err, new(*LimitError)) {
+			refused++
+		}
+	}
+	if refused != 200-DefaultLoginBackoff {
+		t.Errorf("200 failing logins at once: %d refused, want all but the first %d", refused, DefaultLoginBackoff)
+	}
+	if _, _, err := s.Authenticate(ctx, tok, "192.0.2.1:2"); err != nil {
+		t.Errorf("token authentication from the flooding address: %v, want it to pass", err)
+	}
+}
+
+func TestBackoffDelayAndMemory(t *testing.T) {
+	b := newBackoff(5, time.Second, time.Minute, 15*time.Minute)
+	for _, test := range []struct {
+		failures int
+		want     time.Duration
+	}{{5, time.Second}, {6, 2 * time.Second}, {10, 32 * time.Second}, {11, time.Minute}, {12, time.Minute}, {1 << 30, time.Minute}} {
+		if got := b.delay(test.failures); got != test.want {
+			t.Errorf("delay(%d) = %s, want %s", test.failures, got, test.want)
+		}
+	}
+	if newBackoff(-1, time.Second, time.Minute, 0) != nil {
+		t.Error("newBackoff(-1) is a back-off; want nil, none")
+	}
+
+	now := time.Unix(0, 0)
+	b.now = func() time.Time { return now }
+	b.maxEntries = 100
+	for i := range 1000 {
+		b.fail(fmt.Sprintf("192.0.2.%d", i))
+		if len(b.streaks) > b.maxEntries {
+			t.Fatalf("%d streaks after %d addresses failed, want at most %d", len(b.streaks), i+1, b.maxEntries)
+		}
+	}
+	// Streaks whose last failure is older than forget are dropped by the
+	// next failure of a new address, well before the map fills.
+	for i := range 5 {
+		b.fail("198.51.100.1")
+		b.fail(fmt.Sprintf("203.0.113.%d", i))
+	}
+	now = now.Add(15*time.Minute + time.Second)
+	b.fail("198.51.100.2")
+	if len(b.streaks) != 1 {
+		t.Errorf("%d streaks after the others went stale, want 1", len(b.streaks))
 	}
 }

@@ -32,4 +32,19 @@
 // does; hashes are compared with [subtle.ConstantTimeCompare]. At most half
 // of GOMAXPROCS hashes run at once, which bounds their memory and leaves
 // CPUs to other clients during a login flood.
+//
+// # Login limits
+//
+// Each password login costs a hash, so the limits are checked before it,
+// cheapest first. An address that has failed [Config.LoginBackoff] (5)
+// password logins in a row on this instance backs off: its attempts are
+// refused, before any store read, until a delay has passed that starts at
+// a second and doubles with each further failure, up to a minute; a
+// success ends it. A flood from one address thus gets one hash a minute,
+// and a user who mistypes a password a few times waits not at all. Then
+// each address has a token bucket (2 logins a second), and the store counts
+// failures per address and per email over [Config.FailureWindow], on every
+// instance. Token authentication shares the bucket and the address's count
+// but not the back-off: clients behind an address that floods logins still
+// get in with their tokens.
 package auth

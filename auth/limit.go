@@ -92,3 +92,141 @@ func (l *Limiter) sweep(now time.Time) {
 		clear(l.buckets)
 	}
 }
+
+// backoff refuses password logins from an address that keeps failing: once
+// it has failed after times in a row, each further attempt must wait a delay
+// that starts at base and doubles with each further failure, up to ceiling.
+// A success ends the streak, and so does a pause: failures older than
+// forget are not counted. Its methods are safe for concurrent use; a nil
+// *backoff refuses nothing.
+type backoff struct {
+	after         int
+	base, ceiling time.Duration
+	forget        time.Duration
+	maxEntries    int
+	now           func() time.Time
+
+	mu      sync.Mutex
+	streaks map[string]*streak
+	swept   time.Time
+}
+
+// streak is an address's failures in a row: how many, when the last was,
+// and until when its attempts are refused.
+type streak struct {
+	failures int
+	last     time.Time
+	until    time.Time
+}
+
+// maxStreaks bounds a backoff's memory, as maxBuckets does a Limiter's.
+const maxStreaks = 100_000
+
+// newBackoff returns a back-off after failures in a row, from base to
+// ceiling, forgetting a streak once its last failure is older than forget
+// (at least ceiling). An after of 0 or less returns nil: no back-off.
+func newBackoff(after int, base, ceiling, forget time.Duration) *backoff {
+	if after <= 0 {
+		return nil
+	}
+	ceiling = max(base, ceiling)
+	return &backoff{after: after, base: base, ceiling: ceiling, forget: max(forget, ceiling),
+		maxEntries: maxStreaks, now: time.Now, streaks: map[string]*streak{}}
+}
+
+// allow reports whether an attempt from addr may go on, and if not how long
+// until one may. An attempt it lets through while addr is backing off
+// claims the next delay at once, as though it failed: of attempts that
+// arrive together when a delay ends, only the first goes on.
+func (b *backoff) allow(addr string) (bool, time.Duration) {
+	if b == nil {
+		return true, 0
+	}
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.streaks[addr]
+	switch {
+	case s == nil:
+		return true, 0
+	case b.stale(s, now):
+		delete(b.streaks, addr)
+		return true, 0
+	case now.Before(s.until):
+		return false, s.until.Sub(now)
+	}
+	if s.failures >= b.after {
+		s.until = now.Add(b.delay(s.failures + 1))
+	}
+	return true, 0
+}
+
+// fail counts a failed attempt from addr and starts its delay once it has
+// failed after times in a row.
+func (b *backoff) fail(addr string) {
+	if b == nil {
+		return
+	}
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.streaks[addr]
+	if s == nil || b.stale(s, now) {
+		if len(b.streaks) >= b.maxEntries || now.Sub(b.swept) > b.forget {
+			b.sweep(now)
+		}
+		s = &streak{}
+		b.streaks[addr] = s
+	}
+	s.failures++
+	s.last = now
+	if s.failures >= b.after {
+		s.until = now.Add(b.delay(s.failures))
+	}
+}
+
+// succeed ends addr's streak.
+func (b *backoff) succeed(addr string) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	delete(b.streaks, addr)
+	b.mu.Unlock()
+}
+
+// delay is the wait after the given number of failures in a row (at least
+// after): base, doubled for each failure past after, at most ceiling.
+func (b *backoff) delay(failures int) time.Duration {
+	d := b.base
+	for range failures - b.after {
+		if d >= b.ceiling {
+			break
+		}
+		d *= 2
+	}
+	return min(d, b.ceiling)
+}
+
+// stale reports whether s no longer counts: its last failure is older than
+// forget, and so (forget being at least ceiling) its delay has long passed.
+func (b *backoff) stale(s *streak, now time.Time) bool {
+	return now.Sub(s.last) > b.forget && !now.Before(s.until)
+}
+
+// sweep drops the stale streaks. Run when the map is full, and otherwise at
+// most once per forget, it keeps the map to the addresses that failed
+// lately; if they alone fill it, it drops all, which only makes the
+// back-off briefly more lenient (the token bucket and the failures counted
+// in the store still apply).
+func (b *backoff) sweep(now time.Time) {
+	b.swept = now
+	for k, s := range b.streaks {
+		if b.stale(s, now) {
+			delete(b.streaks, k)
+		}
+	}
+	if len(b.streaks) >= b.maxEntries {
+		clear(b.streaks)
+	}
+}

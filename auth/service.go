@@ -25,6 +25,9 @@ const (
 	DefaultMaxAddrFailures  = 100
 	DefaultLoginRate        = 2 // per second per address, on one instance
 	DefaultLoginBurst       = 10
+	DefaultLoginBackoff     = 5 // failed password logins in a row from an address
+	DefaultLoginBackoffBase = time.Second
+	DefaultLoginBackoffMax  = time.Minute
 )
 
 // Config configures a [Service]. A nil *Config means all defaults.
@@ -48,6 +51,16 @@ type Config struct {
 	// bursts of 10).
 	LoginRate  float64
 	LoginBurst int
+	// LoginBackoff is how many password logins in a row may fail from a
+	// client address on this instance before it must wait between
+	// attempts (default 5; less than 0: never). The wait is
+	// LoginBackoffBase (default 1 s) after that many failures and doubles
+	// with each further one, up to LoginBackoffMax (default 1 minute). An
+	// attempt made sooner is refused before any store read or password
+	// hash; a successful login from the address, or FailureWindow without
+	// a failure, ends the wait. Tokens are not held back by it.
+	LoginBackoff                      int
+	LoginBackoffBase, LoginBackoffMax time.Duration
 }
 
 // Identity is an authenticated user, as of the last check.
@@ -92,7 +105,9 @@ type Service struct {
 	dummy string // a hash to check unknown emails against: dummyHash
 	hash  chan struct{}
 	login *Limiter
-	now   func() time.Time
+	// backoff holds back password logins from addresses that keep failing.
+	backoff *backoff
+	now     func() time.Time
 	// verifies counts password checks, so tests can see that an unknown
 	// email is checked like a known one.
 	verifies atomic.Int64
@@ -133,11 +148,15 @@ func New(st store.Store, cfg *Config) (*Service, error) {
 	c.MaxAddrFailures = or(c.MaxAddrFailures, DefaultMaxAddrFailures)
 	c.LoginRate = or(c.LoginRate, DefaultLoginRate)
 	c.LoginBurst = or(c.LoginBurst, DefaultLoginBurst)
-	if c.TokenTTL < 0 || c.Recheck < 0 || c.FailureWindow < 0 {
+	c.LoginBackoff = or(c.LoginBackoff, DefaultLoginBackoff)
+	c.LoginBackoffBase = or(c.LoginBackoffBase, DefaultLoginBackoffBase)
+	c.LoginBackoffMax = or(c.LoginBackoffMax, DefaultLoginBackoffMax)
+	if c.TokenTTL < 0 || c.Recheck < 0 || c.FailureWindow < 0 || c.LoginBackoffBase < 0 || c.LoginBackoffMax < 0 {
 		return nil, errors.New("auth config: negative duration")
 	}
 	s.log = c.Logger
 	s.login = NewLimiter(c.LoginRate, c.LoginBurst)
+	s.backoff = newBackoff(c.LoginBackoff, c.LoginBackoffBase, c.LoginBackoffMax, c.FailureWindow)
 	// Hashing may use at most half the CPUs, so a login flood that gets
 	// past the limits still leaves the other half to everyone else.
 	s.hash = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
@@ -273,8 +292,13 @@ func (s *Service) prune(ctx context.Context) {
 // valid for [Config.TokenTTL]. remote is the client's address. It returns
 // [ErrBadCredentials] for an unknown email, a wrong password or a disabled
 // user alike, each at the cost of one password hash, and a *[LimitError]
-// when the address or email has failed too often.
+// when the address or email has failed too often, or the address is
+// backing off after failures in a row ([Config.LoginBackoff]).
 func (s *Service) Login(ctx context.Context, email, password, remote string) (string, Identity, error) {
+	addr := host(remote)
+	if ok, wait := s.backoff.allow(addr); !ok {
+		return "", Identity{}, &LimitError{RetryAfter: wait}
+	}
 	email = NormalizeEmail(email)
 	if CheckEmail(email) != nil || !utf8.ValidString(email) {
 		// Not an address any user can have: counted and audited without
@@ -306,21 +330,25 @@ func (s *Service) Login(ctx context.Context, email, password, remote string) (st
 	if err != nil {
 		return "", Identity{}, err
 	}
+	var why string
 	switch {
 	case !known:
-		s.fail(ctx, remote, email, "unknown email")
-		return "", Identity{}, ErrBadCredentials
+		why = "unknown email"
 	case !ok:
-		s.fail(ctx, remote, email, "wrong password")
-		return "", Identity{}, ErrBadCredentials
+		why = "wrong password"
 	case u.Disabled:
-		s.fail(ctx, remote, email, "user disabled")
+		why = "user disabled"
+	}
+	if why != "" {
+		s.backoff.fail(addr)
+		s.fail(ctx, remote, email, why)
 		return "", Identity{}, ErrBadCredentials
 	}
 	tok, t, err := s.issue(ctx, u, "login", s.cfg.TokenTTL)
 	if err != nil {
 		return "", Identity{}, err
 	}
+	s.backoff.succeed(addr)
 	if err := s.st.ClearLoginFailures(ctx, "email:"+email); err != nil {
 		s.log.WarnContext(ctx, "clear failed logins", slog.Any("error", err))
 	}
@@ -346,7 +374,11 @@ func identity(u store.User, t store.Token) Identity {
 // Authenticate proves a session with a token, as initialize does with
 // initializationOptions.token. A token that is malformed, unknown, revoked,
 // expired or of a disabled user is [ErrBadCredentials] and counts as a
-// failed login of remote; too many of those is a *[LimitError].
+// failed login of remote; too many of those is a *[LimitError]. It shares
+// the address's token bucket and stored count with [Service.Login], but not
+// its back-off ([Config.LoginBackoff]): clients behind an address that
+// floods password logins still authenticate with their tokens, and a bad
+// token, which costs no hash, does not lengthen it.
 func (s *Service) Authenticate(ctx context.Context, token, remote string) (Identity, TokenHash, error) {
 	if err := s.limitLogin(ctx, remote, ""); err != nil {
 		return Identity{}, TokenHash{}, err
