@@ -242,6 +242,29 @@ func TestRateLimited(t *testing.T) {
 	}
 }
 
+// TestLoginBackoff checks that an address whose password logins keep
+// failing is answered rate_limited with a retry-after, even with the right
+// password, while a client behind the same address still gets in with a
+// token.
+func TestLoginBackoff(t *testing.T) {
+	srv, b := setupAuth(t, &Config{LoginRate: -1}, nil)
+	anon := connect(t, srv, Principal{})
+	anon.initialize(nil)
+	for range auth.DefaultLoginBackoff {
+		wantCode(t, anon.call(protocol.MethodAuthLogin, protocol.LoginParams{Email: "member@example.com", Password: "wrong-one"}, nil),
+			protocol.CodeUnauthorized, protocol.Unauthorized)
+	}
+	err := anon.call(protocol.MethodAuthLogin, protocol.LoginParams{Email: "member@example.com", Password: "password-1"}, nil)
+	wantCode(t, err, protocol.CodeRateLimited, protocol.RateLimited)
+	var e *protocol.Error
+	if !errors.As(err, &e) || e.Data.RetryAfterMS <= 0 || e.Data.RetryAfterMS > 1000 {
+		t.Errorf("rate_limited error = %+v, want retryAfterMs in (0, 1000]", e)
+	}
+	c := connect(t, srv, Principal{})
+	c.initialize(initParams(b.token(t, "member@example.com")))
+	c.mustCall(protocol.MethodStatus, nil, nil)
+}
+
 // TestAdminMethods drives the administration methods as an admin's editor
 // would: create a user, issue it a token whose secret works in a new
 // session and never shows again, and read the audit log through each of
