@@ -22,22 +22,25 @@ const (
 	stderrLogPerSecond = 20
 )
 
-// ring keeps the last stderrRingBytes bytes written to it. It is safe for
+// ring keeps the last size bytes written to it. It is safe for
 // concurrent use.
 type ring struct {
 	mu   sync.Mutex
+	size int
+	// buf grows as output comes, up to size: allocating the whole
+	// stderrRingBytes up front cost every start about 5 ms of fresh pages.
 	buf  []byte
 	next int // where the next byte goes once buf is full
 	full bool
 }
 
-func newRing(size int) *ring { return &ring{buf: make([]byte, 0, size)} }
+func newRing(size int) *ring { return &ring{size: size} }
 
 func (r *ring) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := len(p)
-	size := cap(r.buf)
+	size := r.size
 	if len(p) >= size {
 		r.buf = append(r.buf[:0], p[len(p)-size:]...)
 		r.next, r.full = 0, true
