@@ -56,8 +56,8 @@ const stdioCommand = "stdio-go" // serve the go plugin's logic on raw stdio
 func main() {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
-		case "plugin-exec":
-			os.Exit(sandbox.LauncherMain(os.Args[2:]))
+		case sandbox.LauncherCommand:
+			os.Exit(sandbox.LauncherMainWith(os.Args[2:], func(argv []string) int { return builtin.Run(argv[2], argv[3:]) }))
 		case builtin.RunCommand:
 			os.Exit(builtin.Run(os.Args[2], os.Args[3:]))
 		case stdioCommand:

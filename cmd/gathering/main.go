@@ -27,23 +27,31 @@ import (
 
 func main() {
 	// The plugin launcher and the built-in plugins are this binary too,
-	// re-executed inside the sandbox: they start before anything else.
+	// executed inside the sandbox: they start before anything else. The
+	// launcher runs a built-in in its own process when it is the sealed
+	// copy of this binary the built-in would run from.
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
-		case "plugin-exec":
-			os.Exit(sandbox.LauncherMain(os.Args[2:]))
-		case "plugin-run":
-			if len(os.Args) < 3 {
-				fmt.Fprintln(os.Stderr, "gathering plugin-run: which built-in plugin?")
-				os.Exit(2)
-			}
-			os.Exit(builtin.Run(os.Args[2], os.Args[3:]))
+		case sandbox.LauncherCommand:
+			os.Exit(sandbox.LauncherMainWith(os.Args[2:], runBuiltin))
+		case builtin.RunCommand:
+			os.Exit(runBuiltin(os.Args))
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// runBuiltin is `gathering plugin-run NAME ARGS...` given its whole argv:
+// a built-in plugin's main, inside the sandbox.
+func runBuiltin(argv []string) int {
+	if len(argv) < 3 || argv[1] != builtin.RunCommand {
+		fmt.Fprintln(os.Stderr, "gathering plugin-run: which built-in plugin?")
+		return 2
+	}
+	return builtin.Run(argv[2], argv[3:])
 }
 
 // errUsage marks an error already explained to the user by a usage message.

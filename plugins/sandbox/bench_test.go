@@ -41,7 +41,8 @@ func report(b *testing.B, ds []time.Duration) {
 
 // BenchmarkStart times Start → the probe plugin's first output line, for
 // the same sealed memfd executed bare (/proc/self/fd/3, no launcher) and
-// through the launcher with and without namespaces; with
+// through the launcher with and without namespaces, and run by the launcher
+// in its own process (Spec.SelfImage, the built-ins' way); with
 // SANDBOX_BENCH_LAUNCHER=path/to/gathering, through that launcher too.
 func BenchmarkStart(b *testing.B) {
 	bin := sealedTestBinary(b)
@@ -86,15 +87,23 @@ func BenchmarkStart(b *testing.B) {
 			report(b, ds)
 		})
 	}
-	b.Run("launcher-everything", func(b *testing.B) {
-		var ds []time.Duration
-		for b.Loop() {
-			cmd, _, err := Command(spec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ds = append(ds, firstLine(b, cmd))
+	for _, selfImage := range []bool{false, true} {
+		name := "launcher-everything"
+		if selfImage {
+			name += "-in-process"
 		}
-		report(b, ds)
-	})
+		b.Run(name, func(b *testing.B) {
+			s := spec
+			s.SelfImage = selfImage
+			var ds []time.Duration
+			for b.Loop() {
+				cmd, _, err := Command(s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ds = append(ds, firstLine(b, cmd))
+			}
+			report(b, ds)
+		})
+	}
 }

@@ -32,6 +32,10 @@ var probed = sync.OnceValue(Probe)
 // group of its own, stdin /dev/null and an environment holding only
 // [baseEnv], spec.EnvAllow and spec.Env.
 //
+// With spec.SelfImage the command executes the image itself as the
+// launcher, which may then run the plugin without executing it again
+// ([LauncherMainWith]).
+//
 // The command is complete: run it with Start (go-plugin's RunnerFunc should
 // start this Cmd rather than the one go-plugin built, since go-plugin sets
 // Stdin to the host's). Stdout and Stderr are left to the caller.
@@ -78,8 +82,13 @@ func Command(spec Spec) (*exec.Cmd, Level, error) {
 	if len(args) == 0 {
 		args = []string{"plugin"}
 	}
+	path := spec.Launcher
+	if spec.SelfImage {
+		// Resolved in the child, where the image is fd 3.
+		path = pluginPath
+	}
 	cmd := &exec.Cmd{
-		Path:        spec.Launcher,
+		Path:        path,
 		Args:        append([]string{spec.Launcher, LauncherCommand, enc}, args...),
 		Env:         environment(spec),
 		Dir:         firstNonEmpty(spec.Dir, spec.CacheDir),

@@ -13,25 +13,30 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gathering-dev/gathering/plugins/manifest"
 	"golang.org/x/sys/unix"
+	"kernel.org/pub/linux/libs/security/libcap/psx"
 )
 
 // helperEnv makes the test binary act as the launcher (argv[1] ==
-// "plugin-exec") or as the probe plugin (argv[0] == "probe").
+// "plugin-exec"), which runs the probe in its own process when it is the
+// sealed image ([Spec].SelfImage), or as the probe plugin (argv[0] ==
+// "probe").
 const helperEnv = "GATHERING_SANDBOX_TEST_HELPER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
 		if len(os.Args) > 1 && os.Args[1] == LauncherCommand {
-			os.Exit(LauncherMain(os.Args[2:]))
+			os.Exit(LauncherMainWith(os.Args[2:], runProbe))
 		}
 		if os.Args[0] == "probe" {
 			os.Exit(probeMain(os.Args[1:]))
@@ -41,6 +46,15 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(m.Run())
+}
+
+// runProbe is the probe's main for a launcher that runs it in process.
+func runProbe(argv []string) int {
+	if argv[0] != "probe" {
+		fmt.Fprintf(os.Stderr, "not the probe: %q\n", argv)
+		return 2
+	}
+	return probeMain(argv[1:])
 }
 
 // probeMain is the plugin the tests run in the sandbox: each argument is an
@@ -189,20 +203,36 @@ func runOp(op string) string {
 			return result("", err)
 		}
 		return result(strconv.Itoa(c.Process.Pid), nil)
-	case "status": // the sandbox bits of /proc/self/status
-		b, err := os.ReadFile("/proc/self/status")
+	case "status": // the sandbox bits of every thread's status, when alike
+		return threadStatus()
+	case "inprocess": // whether the launcher ran the probe in its own process
+		if len(os.Args) > 1 && os.Args[1] == LauncherCommand {
+			return "ok yes"
+		}
+		return "ok no"
+	case "fds": // the descriptors above fd 3, but the runtime's
+		fds, err := descriptors()
 		if err != nil {
 			return result("", err)
 		}
-		var keep []string
-		for _, line := range strings.Split(string(b), "\n") {
-			k, v, _ := strings.Cut(line, ":")
-			switch k {
-			case "NoNewPrivs", "Seccomp", "CapEff", "CapPrm", "CapBnd":
-				keep = append(keep, k+"="+strings.TrimSpace(v))
+		var open []string
+		for _, fd := range fds {
+			if target, ok := runtimeFD(fd); !ok {
+				open = append(open, fmt.Sprintf("%d=%s", fd, target))
 			}
 		}
-		return "ok " + strings.Join(keep, " ")
+		return result(strings.Join(open, " "), nil)
+	case "open-all-threads": // opens arg on every thread at once; any thread that differs kills the probe
+		atFDCWD := unix.AT_FDCWD
+		p, err := unix.BytePtrFromString(arg)
+		if err != nil {
+			return result("", err)
+		}
+		fd, _, errno := psx.Syscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(p)), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+		if errno != 0 {
+			return result("", errno)
+		}
+		return "opened as fd " + strconv.Itoa(int(fd)) // on one thread only: an fd number is never the same twice
 	case "procs": // how many processes /proc shows
 		ents, err := os.ReadDir("/proc")
 		if err != nil {
@@ -232,12 +262,74 @@ func runOp(op string) string {
 	return "unknown op"
 }
 
+// threadStatus answers the sandbox bits of /proc/self/task/*/status when
+// every thread has the same, and names the threads otherwise.
+func threadStatus() string {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return result("", err)
+	}
+	byThread := map[string]string{}
+	for _, task := range tasks {
+		b, err := os.ReadFile(filepath.Join("/proc/self/task", task.Name(), "status"))
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		var keep []string
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			switch k {
+			case "NoNewPrivs", "Seccomp", "CapEff", "CapPrm", "CapBnd":
+				keep = append(keep, k+"="+strings.TrimSpace(v))
+			}
+		}
+		byThread[task.Name()] = strings.Join(keep, " ")
+	}
+	var first string
+	for _, st := range byThread {
+		first = st
+		break
+	}
+	for _, st := range byThread {
+		if st != first {
+			return fmt.Sprintf("threads differ: %v", byThread)
+		}
+	}
+	if len(byThread) < 2 {
+		return fmt.Sprintf("only %d thread to compare", len(byThread))
+	}
+	return "ok " + first
+}
+
 // testEnv is one sandboxed plugin's world: a workspace it may read, a
 // secret dir it may not, its cache and socket dirs.
 type testEnv struct {
 	t                                *testing.T
 	binary                           *os.File
 	workspace, secret, cache, socket string
+	// inProcess makes spec ask for the built-ins' way ([Spec].SelfImage):
+	// the launcher runs the probe in its own process. run checks it did.
+	inProcess bool
+}
+
+// bothWays runs test with a plugin executed by the launcher and with one
+// the launcher runs in its own process, each in a fresh testEnv: every
+// confinement must hold either way. The environments' directories are
+// t's, not the subtests' (whose longer names would push socket paths past
+// the 108 bytes a Unix socket address holds).
+func bothWays(t *testing.T, test func(t *testing.T, e *testEnv)) {
+	for _, inProcess := range []bool{false, true} {
+		name := "exec"
+		if inProcess {
+			name = "in-process"
+		}
+		e := newTestEnv(t)
+		e.inProcess = inProcess
+		t.Run(name, func(t *testing.T) {
+			e.t = t
+			test(t, e)
+		})
+	}
 }
 
 // sealedSelf is one sealed copy of this test binary, the probe plugin,
@@ -287,6 +379,7 @@ func (e *testEnv) spec(ops ...string) Spec {
 		Limits:    testLimits(),
 		SocketDir: e.socket,
 		CacheDir:  e.cache,
+		SelfImage: e.inProcess,
 	}
 }
 
@@ -294,9 +387,11 @@ func testLimits() manifest.Limits {
 	return manifest.Limits{MemoryMB: 1024, MaxOpenFiles: 256, MaxFileWriteMB: 16}
 }
 
-// run starts spec and returns each op's result.
+// run starts spec and returns each op's result, after checking the probe
+// ran in process exactly when spec asked for it.
 func (e *testEnv) run(spec Spec) (map[string]string, Level) {
 	e.t.Helper()
+	spec.Args = append(slices.Clone(spec.Args), "inprocess")
 	cmd, lvl, err := Command(spec)
 	if err != nil {
 		e.t.Fatalf("Command: %v", err)
@@ -311,6 +406,9 @@ func (e *testEnv) run(spec Spec) (map[string]string, Level) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		op, res, _ := strings.Cut(line, "\t")
 		got[op] = res
+	}
+	if want := map[bool]string{true: "ok yes", false: "ok no"}[spec.SelfImage]; got["inprocess"] != want {
+		e.t.Errorf("inprocess = %q, want %q (SelfImage %v)", got["inprocess"], want, spec.SelfImage)
 	}
 	return got, lvl
 }
@@ -333,16 +431,16 @@ func (e *testEnv) expect(got map[string]string, want map[string]string) {
 // hostMain is a short-lived host: it starts the sandboxed probe with
 // ops "grandchild:SLEEP:SECS" and "wait", says "ready" once the grandchild
 // runs, and exits, leaving the plugin to its parent-death signal.
-// args: DIR SLEEP SECS.
+// args: DIR SLEEP SECS WAY, WAY being exec or in-process (Spec.SelfImage).
 func hostMain(args []string) int {
-	dir, sleep, secs := args[0], args[1], args[2]
+	dir, sleep, secs, inProcess := args[0], args[1], args[2], args[3] == "in-process"
 	bin, _, err := SealedExecutable("probe")
 	if err != nil {
 		fmt.Println(err)
 		return 1
 	}
 	cmd, lvl, err := Command(Spec{Launcher: "/proc/self/exe", Binary: bin, Args: []string{"probe", "grandchild:" + sleep + ":" + secs, "wait"},
-		Env: []string{helperEnv + "=1"}, Exec: []string{sleep}, SocketDir: dir, CacheDir: dir})
+		Env: []string{helperEnv + "=1"}, Exec: []string{sleep}, SocketDir: dir, CacheDir: dir, SelfImage: inProcess})
 	if err != nil {
 		fmt.Println(err)
 		return 1

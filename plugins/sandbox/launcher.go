@@ -42,38 +42,79 @@ func fail(step string, err error) error { return &launchError{step, err} }
 // /proc/self/fd/3 with ARGV and its own environment. It returns only on
 // failure: 126 after printing "gathering plugin-exec: STEP: error" on stderr.
 func LauncherMain(args []string) int {
+	return LauncherMainWith(args, nil)
+}
+
+// LauncherMainWith is [LauncherMain] for a program whose plugins can run
+// in its own process, the built-ins: run is their main, given ARGV, and
+// returns the exit code. When this launcher is itself the sealed image at
+// fd 3 (the host executed it so, see [Spec].SelfImage), executing the image
+// again would only start the same program a second time; the launcher then
+// confines every thread of its process instead of the one that would call
+// execve (no_new_privs, Landlock and capabilities are per thread; seccomp
+// is loaded with TSYNC), closes the descriptors it inherited as the exec
+// would have, and returns run(ARGV), called on the thread that holds the
+// parent-death signal. A nil run, or a launcher that is not the image,
+// executes the image as LauncherMain does.
+func LauncherMainWith(args []string, run func(argv []string) int) int {
 	// Capabilities are per thread and execve uses the calling thread's:
-	// everything from here to the exec happens on this one.
+	// everything from here to the exec happens on this one, and so does
+	// run, which may itself execute a program (a bridge built-in runs its
+	// language server so). The thread is never unlocked.
 	runtime.LockOSThread()
 	// The parent-death signal is per thread and not inherited by threads:
 	// the host set it on the launcher's first thread, and if execve runs on
 	// another one, that thread becomes the plugin without it. Arm it here
-	// too; until the exec the first thread still holds the host's.
+	// too; until the exec the first thread still holds the host's (and
+	// without an exec it keeps it: the Go runtime never ends its first
+	// thread).
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
 		fmt.Fprintf(os.Stderr, "gathering %s: pdeathsig: %v\n", LauncherCommand, err)
 		return 126
 	}
-	if err := launch(args); err != nil {
-		fmt.Fprintf(os.Stderr, "gathering %s: %v\n", LauncherCommand, err)
-		return 126
+	p, argv, err := parseArgs(args)
+	here := run != nil && runsImage()
+	if err == nil {
+		err = confine(p, threads(here))
 	}
-	return 0 // unreachable: launch execs or fails
+	if err == nil && here {
+		stray := strayFD()
+		if stray == "" {
+			return run(argv)
+		}
+		// Something in this process opened it before Landlock could
+		// refuse it: executing the image closes it.
+		fmt.Fprintf(os.Stderr, "gathering %s: %s was open before confining; executing the plugin instead of running it in this process\n", LauncherCommand, stray)
+	}
+	if err == nil {
+		err = syscall.Exec(pluginPath, argv, os.Environ())
+		err = fail("exec", fmt.Errorf("%s (%s): %w", pluginPath, argv[0], err))
+	}
+	fmt.Fprintf(os.Stderr, "gathering %s: %v\n", LauncherCommand, err)
+	return 126
 }
 
-func launch(args []string) error {
+// parseArgs decodes POLICY ARGV... and checks that fd 3 is a sealed memfd.
+func parseArgs(args []string) (*policy, []string, error) {
 	if len(args) < 2 {
-		return fail("args", fmt.Errorf("want POLICY ARGV0 [ARGS...], got %d arguments", len(args)))
+		return nil, nil, fail("args", fmt.Errorf("want POLICY ARGV0 [ARGS...], got %d arguments", len(args)))
 	}
 	p, err := decodePolicy(args[0])
 	if err != nil {
-		return fail("policy", err)
+		return nil, nil, fail("policy", err)
 	}
-	argv := args[1:]
 	if got, err := unix.FcntlInt(pluginFD, unix.F_GET_SEALS, 0); err != nil {
-		return fail("memfd", fmt.Errorf("fd %d is not a memfd: %w", pluginFD, err))
+		return nil, nil, fail("memfd", fmt.Errorf("fd %d is not a memfd: %w", pluginFD, err))
 	} else if got&seals != seals {
-		return fail("memfd", fmt.Errorf("fd %d is not sealed (seals %#x)", pluginFD, got))
+		return nil, nil, fail("memfd", fmt.Errorf("fd %d is not sealed (seals %#x)", pluginFD, got))
 	}
+	return p, args[1:], nil
+}
+
+// confine applies p to this process; all says whether the per-thread
+// parts cover every thread (the plugin runs here) or the calling one
+// (execve carries its credentials into the plugin).
+func confine(p *policy, all threads) error {
 	if err := setRlimits(p); err != nil {
 		return fail("rlimit", err)
 	}
@@ -103,27 +144,34 @@ func launch(args []string) error {
 			return fail("stdin", err)
 		}
 	}
+	if all {
+		// Before close_range marks every descriptor close-on-exec alike.
+		if err := closeInherited(); err != nil {
+			return fail("fds", err)
+		}
+	}
 	if err := unix.CloseRange(pluginFD+1, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fail("fds", fmt.Errorf("close_range: %w", err))
 	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+	if err := all.prctl(unix.PR_SET_NO_NEW_PRIVS, 1); err != nil {
 		return fail("no_new_privs", err)
 	}
 	if p.LandlockABI > 0 {
+		// go-landlock restricts every thread (libpsx, or TSYNC from ABI 8).
 		if err := applyLandlock(p); err != nil {
 			return fail("landlock", err)
 		}
 	}
 	if p.Seccomp {
+		// TSYNC: every thread.
 		if err := applySeccomp(); err != nil {
 			return fail("seccomp", err)
 		}
 	}
-	if err := dropCapabilities(); err != nil {
+	if err := dropCapabilities(all); err != nil {
 		return fail("capabilities", err)
 	}
-	err = syscall.Exec(pluginPath, argv, os.Environ())
-	return fail("exec", fmt.Errorf("%s (%s): %w", pluginPath, argv[0], err))
+	return nil
 }
 
 func setRlimits(p *policy) error {

@@ -77,53 +77,54 @@ func TestKillLeavesNoOrphans(t *testing.T) {
 		t.Skip("no sleep binary")
 	}
 	sleep, _ = filepath.EvalSymlinks(sleep)
-	e := newTestEnv(t)
-	for _, namespaces := range []bool{true, false} {
-		t.Run(fmt.Sprintf("namespaces=%v", namespaces), func(t *testing.T) {
-			secs := fmt.Sprintf("%d.%d", 600+rand.IntN(1000), rand.IntN(1000))
-			spec := e.spec("grandchild:"+sleep+":"+secs, "wait")
-			spec.Exec = []string{sleep} // Command adds sleep's loader
-			spec.DisableNamespaces = !namespaces
-			cmd, _, line := startPlugin(t, spec)
-			if !strings.Contains(line, "\tok ") {
+	bothWays(t, func(t *testing.T, e *testEnv) {
+		for _, namespaces := range []bool{true, false} {
+			t.Run(fmt.Sprintf("namespaces=%v", namespaces), func(t *testing.T) {
+				secs := fmt.Sprintf("%d.%d", 600+rand.IntN(1000), rand.IntN(1000))
+				spec := e.spec("grandchild:"+sleep+":"+secs, "wait")
+				spec.Exec = []string{sleep} // Command adds sleep's loader
+				spec.DisableNamespaces = !namespaces
+				cmd, _, line := startPlugin(t, spec)
+				if !strings.Contains(line, "\tok ") {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("grandchild: %s", line)
+				}
+				// Start returns once execve is past the point of no return,
+				// a moment before the new command line is in place.
+				pids := findProcess(t, sleep, secs)
+				for deadline := time.Now().Add(2 * time.Second); len(pids) == 0 && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+					pids = findProcess(t, sleep, secs)
+				}
+				if len(pids) != 1 {
+					t.Fatalf("sleep %s running as %v, want one process", secs, pids)
+				}
+				start := time.Now()
 				cmd.Process.Kill()
 				cmd.Wait()
-				t.Fatalf("grandchild: %s", line)
-			}
-			// Start returns once execve is past the point of no return,
-			// a moment before the new command line is in place.
-			pids := findProcess(t, sleep, secs)
-			for deadline := time.Now().Add(2 * time.Second); len(pids) == 0 && time.Now().Before(deadline); {
-				time.Sleep(time.Millisecond)
-				pids = findProcess(t, sleep, secs)
-			}
-			if len(pids) != 1 {
-				t.Fatalf("sleep %s running as %v, want one process", secs, pids)
-			}
-			start := time.Now()
-			cmd.Process.Kill()
-			cmd.Wait()
-			wait := 2 * time.Second
-			if !namespaces {
-				wait = 300 * time.Millisecond // the control: it is not expected to go
-			}
-			deadline := time.Now().Add(wait)
-			for len(findProcess(t, sleep, secs)) > 0 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
-			left := findProcess(t, sleep, secs)
-			switch {
-			case namespaces && len(left) > 0:
-				t.Errorf("sleep %v outlived the killed plugin", left)
-			case namespaces:
-				t.Logf("grandchild gone %v after the kill", time.Since(start).Round(time.Millisecond))
-			case len(left) == 0:
-				t.Errorf("without a PID namespace the sleep died too: the orphan check cannot fail")
-			default:
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // its process group
-			}
-		})
-	}
+				wait := 2 * time.Second
+				if !namespaces {
+					wait = 300 * time.Millisecond // the control: it is not expected to go
+				}
+				deadline := time.Now().Add(wait)
+				for len(findProcess(t, sleep, secs)) > 0 && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				left := findProcess(t, sleep, secs)
+				switch {
+				case namespaces && len(left) > 0:
+					t.Errorf("sleep %v outlived the killed plugin", left)
+				case namespaces:
+					t.Logf("grandchild gone %v after the kill", time.Since(start).Round(time.Millisecond))
+				case len(left) == 0:
+					t.Errorf("without a PID namespace the sleep died too: the orphan check cannot fail")
+				default:
+					syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // its process group
+				}
+			})
+		}
+	})
 }
 
 // TestHostDeathLeavesNoOrphans: when the host process exits, its plugin
@@ -135,23 +136,27 @@ func TestHostDeathLeavesNoOrphans(t *testing.T) {
 		t.Skip("no sleep binary")
 	}
 	sleep, _ = filepath.EvalSymlinks(sleep)
-	secs := fmt.Sprintf("%d.%d", 600+rand.IntN(1000), rand.IntN(1000))
-	host := exec.Command(os.Args[0], "host", t.TempDir(), sleep, secs)
-	host.Env = []string{helperEnv + "=1", "GORACE=atexit_sleep_ms=0"}
-	out, err := host.Output()
-	if err != nil || !strings.HasPrefix(string(out), "ready grandchild:") || !strings.Contains(string(out), "\tok ") {
-		t.Fatalf("host: %v: %s", err, out)
-	}
-	if !strings.Contains(string(out), "ns:user,pid,") {
-		t.Fatalf("the host (started with an empty environment) used no PID namespace: %s", out)
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for len(findProcess(t, sleep, secs)) > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if left := findProcess(t, sleep, secs); len(left) > 0 {
-		syscall.Kill(mustAtoi(t, left[0]), syscall.SIGKILL)
-		t.Errorf("sleep %v outlived its host", left)
+	for _, way := range []string{"exec", "in-process"} {
+		t.Run(way, func(t *testing.T) {
+			secs := fmt.Sprintf("%d.%d", 600+rand.IntN(1000), rand.IntN(1000))
+			host := exec.Command(os.Args[0], "host", t.TempDir(), sleep, secs, way)
+			host.Env = []string{helperEnv + "=1", "GORACE=atexit_sleep_ms=0"}
+			out, err := host.Output()
+			if err != nil || !strings.HasPrefix(string(out), "ready grandchild:") || !strings.Contains(string(out), "\tok ") {
+				t.Fatalf("host: %v: %s", err, out)
+			}
+			if !strings.Contains(string(out), "ns:user,pid,") {
+				t.Fatalf("the host (started with an empty environment) used no PID namespace: %s", out)
+			}
+			deadline := time.Now().Add(2 * time.Second)
+			for len(findProcess(t, sleep, secs)) > 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if left := findProcess(t, sleep, secs); len(left) > 0 {
+				syscall.Kill(mustAtoi(t, left[0]), syscall.SIGKILL)
+				t.Errorf("sleep %v outlived its host", left)
+			}
+		})
 	}
 }
 
@@ -167,27 +172,28 @@ func mustAtoi(t *testing.T, s string) int {
 // socket in its socket dir, from inside its own network namespace, and
 // the host connects to it, as go-plugin does.
 func TestHostConnectsToPluginSocket(t *testing.T) {
-	e := newTestEnv(t)
-	sock := filepath.Join(e.socket, "plugin.sock")
-	cmd, r, line := startPlugin(t, e.spec("serve:"+sock))
-	defer cmd.Wait()
-	if line != "listening" {
-		cmd.Process.Kill()
-		t.Fatalf("plugin said %q", line)
-	}
-	c, err := net.Dial("unix", sock)
-	if err != nil {
-		cmd.Process.Kill()
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(c)
-	c.Close()
-	if string(got) != "hi" || err != nil {
-		t.Errorf("read %q, %v from the plugin's socket", got, err)
-	}
-	if rest, _ := io.ReadAll(r); !strings.Contains(string(rest), "serve:"+sock+"\tok") {
-		t.Errorf("plugin reported %q", rest)
-	}
+	bothWays(t, func(t *testing.T, e *testEnv) {
+		sock := filepath.Join(e.socket, "plugin.sock")
+		cmd, r, line := startPlugin(t, e.spec("serve:"+sock))
+		defer cmd.Wait()
+		if line != "listening" {
+			cmd.Process.Kill()
+			t.Fatalf("plugin said %q", line)
+		}
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			cmd.Process.Kill()
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(c)
+		c.Close()
+		if string(got) != "hi" || err != nil {
+			t.Errorf("read %q, %v from the plugin's socket", got, err)
+		}
+		if rest, _ := io.ReadAll(r); !strings.Contains(string(rest), "serve:"+sock+"\tok") {
+			t.Errorf("plugin reported %q", rest)
+		}
+	})
 }
 
 // TestEnvironment: the plugin sees the allowlist and what the caller adds,

@@ -42,6 +42,13 @@ type Spec struct {
 	// becomes fd 3 of the launcher, which executes /proc/self/fd/3. Command
 	// does not close it; the caller keeps it open while plugins start.
 	Binary *os.File
+	// SelfImage says Binary is a sealed copy of the launcher program itself
+	// (the built-ins' image). The command then executes Binary as the
+	// launcher (Launcher is only its argv[0]), so the launcher's bytes are
+	// the sealed ones too; a launcher run through [LauncherMainWith] then
+	// runs the plugin in its own process once every thread is confined,
+	// which saves starting the same program twice.
+	SelfImage bool
 	// Args is the plugin's argv, argv[0] included; empty means {"plugin"}.
 	Args []string
 	// EnvAllow names host environment variables copied into the plugin's

@@ -35,17 +35,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case sandbox.LauncherCommand:
-			os.Exit(sandbox.LauncherMain(os.Args[2:]))
+			os.Exit(sandbox.LauncherMainWith(os.Args[2:], runBuiltin))
 		case builtin.RunCommand:
-			if len(os.Args) < 3 {
-				os.Exit(2)
-			}
-			for _, b := range testBuiltins() {
-				if b.Manifest.Name == os.Args[2] {
-					os.Exit(b.Run(os.Args[3:]))
-				}
-			}
-			os.Exit(builtin.Run(os.Args[2], os.Args[3:]))
+			os.Exit(runBuiltin(os.Args))
 		case hostCommand:
 			os.Exit(runHost(os.Args[2:]))
 		case stdioCommand:
@@ -61,6 +53,20 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
+}
+
+// runBuiltin is `plugin-run NAME ARGS...` given its whole argv, for the
+// test built-ins and the real ones; the launcher calls it in process.
+func runBuiltin(argv []string) int {
+	if len(argv) < 3 {
+		return 2
+	}
+	for _, b := range testBuiltins() {
+		if b.Manifest.Name == argv[2] {
+			return b.Run(argv[3:])
+		}
+	}
+	return builtin.Run(argv[2], argv[3:])
 }
 
 const (

@@ -71,6 +71,7 @@ func (i *Instance) spec(image *os.File) (sandbox.Spec, error) {
 	return sandbox.Spec{
 		Launcher:          launcher,
 		Binary:            image,
+		SelfImage:         pl.builtin != nil, // the image is the launcher's own program
 		Args:              args,
 		EnvAllow:          m.Permissions.Env,
 		Env:               env,
