@@ -167,3 +167,31 @@ func TestSealedExecutable(t *testing.T) {
 	got, _ := e.run(e.spec("hello"))
 	e.expect(got, map[string]string{"hello": "ok"})
 }
+
+// TestCollapseImage: an image in huge pages holds the same bytes, keeps its
+// seals and still runs, the built-ins' way too.
+func TestCollapseImage(t *testing.T) {
+	f, sum, err := SealedExecutable("collapsed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := CollapseImage(f); err != nil {
+		t.Skipf("this kernel keeps the image in small pages: %v", err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<40)); err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+		t.Errorf("digest after the collapse %s, want %s", got, sum)
+	}
+	if !IsSealed(f) {
+		t.Error("not sealed after the collapse")
+	}
+	bothWays(t, func(t *testing.T, e *testEnv) {
+		e.binary = f
+		got, _ := e.run(e.spec("hello"))
+		e.expect(got, map[string]string{"hello": "ok"})
+	})
+}

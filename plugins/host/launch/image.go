@@ -56,6 +56,10 @@ func sealedSelf(path string) (*os.File, error) {
 	img.file, img.err = sealFile(src)
 	if img.err == nil {
 		img.sha256 = sync.OnceValue(func() string { return hashSealed(img.file) })
+		// Every built-in start executes this image: in huge pages it
+		// starts about 8 ms sooner. Off the first start's path; when the
+		// kernel cannot, the image serves as it is.
+		go sandbox.CollapseImage(img.file) //nolint:errcheck // a hint
 	}
 	selfImages[path] = img
 	return img.file, img.err
