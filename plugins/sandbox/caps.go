@@ -31,7 +31,9 @@ func dropCapabilities(all threads) error {
 			}
 		}
 	}
-	if err := all.prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL); err != nil {
+	// Capset below clears the other threads' ambient sets too: no
+	// capability stays ambient once it is not permitted.
+	if err := threads(false).prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL); err != nil {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
 	data = [2]unix.CapUserData{}

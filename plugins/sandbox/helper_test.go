@@ -279,7 +279,7 @@ func threadStatus() string {
 		for _, line := range strings.Split(string(b), "\n") {
 			k, v, _ := strings.Cut(line, ":")
 			switch k {
-			case "NoNewPrivs", "Seccomp", "CapEff", "CapPrm", "CapBnd":
+			case "NoNewPrivs", "Seccomp", "CapInh", "CapEff", "CapPrm", "CapBnd", "CapAmb":
 				keep = append(keep, k+"="+strings.TrimSpace(v))
 			}
 		}

@@ -153,7 +153,11 @@ func confine(p *policy, all threads) error {
 	if err := unix.CloseRange(pluginFD+1, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fail("fds", fmt.Errorf("close_range: %w", err))
 	}
-	if err := all.prctl(unix.PR_SET_NO_NEW_PRIVS, 1); err != nil {
+	// Seccomp's TSYNC sets no_new_privs on every thread it syncs when the
+	// caller has it, and go-landlock sets it on every thread itself; each
+	// thread-wide call costs a signal round trip to every thread, so this
+	// one is made only when neither follows.
+	if err := threads(bool(all) && p.LandlockABI == 0 && !p.Seccomp).prctl(unix.PR_SET_NO_NEW_PRIVS, 1); err != nil {
 		return fail("no_new_privs", err)
 	}
 	if p.LandlockABI > 0 {

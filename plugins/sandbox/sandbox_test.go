@@ -53,7 +53,7 @@ func TestSandboxConfines(t *testing.T) {
 			"clone-newuser":                                  "EPERM",
 			"unshare-newuser":                                "EPERM",
 			"ptrace":                                         "EPERM",
-			"status":                                         "ok CapPrm=0000000000000000 CapEff=0000000000000000 CapBnd=0000000000000000 NoNewPrivs=1 Seccomp=2",
+			"status":                                         "ok CapInh=0000000000000000 CapPrm=0000000000000000 CapEff=0000000000000000 CapBnd=0000000000000000 CapAmb=0000000000000000 NoNewPrivs=1 Seccomp=2",
 			"procs":                                          "ok 1",   // a /proc of its own PID namespace: only itself
 			"fds":                                            "ok",     // nothing open above the image but the runtime's poller
 			"open-all-threads:/etc/shadow":                   "EACCES", // Landlock holds on every thread alike
@@ -229,7 +229,7 @@ func TestSeccompOff(t *testing.T) {
 		spec := e.spec("keyctl", "clone-newuser", "status")
 		spec.DisableSeccomp = true
 		got, lvl := e.run(spec)
-		e.expect(got, map[string]string{"keyctl": "ok", "clone-newuser": "ok", "status": "ok CapPrm=0000000000000000 CapEff=0000000000000000 CapBnd=0000000000000000 NoNewPrivs=1 Seccomp=0"})
+		e.expect(got, map[string]string{"keyctl": "ok", "clone-newuser": "ok", "status": "ok CapInh=0000000000000000 CapPrm=0000000000000000 CapEff=0000000000000000 CapBnd=0000000000000000 CapAmb=0000000000000000 NoNewPrivs=1 Seccomp=0"})
 		if lvl.Seccomp || !strings.Contains(lvl.String(), "seccomp:off") || !strings.Contains(lvl.String(), "seccomp turned off") {
 			t.Errorf("Level = %s, want seccomp off and degraded", lvl)
 		}
@@ -253,7 +253,7 @@ func TestLevelHonest(t *testing.T) {
 		// no_new_privs and capabilities do not ride on Landlock or seccomp
 		// (the bounding set stays as it was for a process that held no
 		// capability, as without namespaces and unprivileged).
-		if st := got["status"]; !strings.HasPrefix(st, "ok CapPrm=0000000000000000 CapEff=0000000000000000 ") || !strings.HasSuffix(st, " NoNewPrivs=1 Seccomp=0") {
+		if st := got["status"]; !strings.HasPrefix(st, "ok CapInh=0000000000000000 CapPrm=0000000000000000 CapEff=0000000000000000 ") || !strings.HasSuffix(st, " CapAmb=0000000000000000 NoNewPrivs=1 Seccomp=0") {
 			t.Errorf("status = %q, want no capability and no_new_privs on every thread", st)
 		}
 		s := lvl.String()
