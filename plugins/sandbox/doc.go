@@ -25,8 +25,8 @@
 // inherited are closed, as the exec would have; and the plugin runs on the
 // launcher's thread, which holds the parent-death signal, so a built-in that
 // executes a program (a bridge, its language server) keeps it. If anything
-// else is open (a file some package's init opened before Landlock), the
-// launcher executes the image after all. The tests run every confinement
+// else is open or mapped (a file some package's init took before Landlock),
+// the launcher executes the image after all. The tests run every confinement
 // check both ways.
 //
 // Who applies what:

@@ -36,6 +36,7 @@ const helperEnv = "GATHERING_SANDBOX_TEST_HELPER"
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
 		if len(os.Args) > 1 && os.Args[1] == LauncherCommand {
+			holdBeforeConfining(os.Getenv(holdEnv))
 			os.Exit(LauncherMainWith(os.Args[2:], runProbe))
 		}
 		if os.Args[0] == "probe" {
@@ -47,6 +48,32 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// holdEnv, "fd:PATH" or "map:PATH", makes the launcher open PATH, or map
+// it and close it, before it confines itself, as a package's init might.
+const holdEnv = "GATHERING_SANDBOX_TEST_HOLD"
+
+func holdBeforeConfining(what string) {
+	how, path, _ := strings.Cut(what, ":")
+	if path == "" {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		panic(err)
+	}
+	if how == "map" {
+		if _, err := unix.Mmap(int(f.Fd()), 0, 4, unix.PROT_READ, unix.MAP_SHARED); err != nil {
+			panic(err)
+		}
+		f.Close()
+		return
+	}
+	heldFiles = append(heldFiles, f)
+}
+
+// heldFiles keeps what holdBeforeConfining opened from the collector.
+var heldFiles []*os.File
 
 // runProbe is the probe's main for a launcher that runs it in process.
 func runProbe(argv []string) int {

@@ -5,6 +5,7 @@ package sandbox
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -102,11 +103,13 @@ func closeInherited() error {
 	return nil
 }
 
-// strayFD names the first descriptor above fd 3 that the Go runtime does
-// not hold for itself ("fd 7 (/etc/passwd)"), or "" if there is none: once
-// inherited ones are closed, anything else was opened by this process
-// before Landlock could refuse it, and must not reach the plugin.
-func strayFD() string {
+// stray names the first thing this process holds that it got before
+// Landlock could refuse it and that executing the plugin would drop, or ""
+// if there is none: a descriptor above fd 3 the Go runtime does not hold
+// for itself ("fd 7 (/etc/passwd)"), once inherited ones are closed, or a
+// file mapping of anything but the image and files p lets the plugin read
+// (the dynamic loader and libc, from /usr).
+func stray(p *policy) string {
 	fds, err := descriptors()
 	if err != nil {
 		return "/proc/self/fd (" + err.Error() + ")"
@@ -114,6 +117,22 @@ func strayFD() string {
 	for _, fd := range fds {
 		if target, ok := runtimeFD(fd); !ok {
 			return fmt.Sprintf("fd %d (%s)", fd, target)
+		}
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return "/proc/self/maps (" + err.Error() + ")"
+	}
+	readable := slices.Concat(p.SystemRead, p.Read, p.Exec, p.SystemRW, p.Write)
+	for line := range strings.Lines(string(maps)) {
+		// address perms offset dev inode path
+		f := strings.Fields(line)
+		if len(f) < 6 || !strings.HasPrefix(f[5], "/") || strings.HasPrefix(f[5], "/memfd:") {
+			continue
+		}
+		path := strings.TrimSuffix(strings.Join(f[5:], " "), " (deleted)")
+		if !beneathAny(path, readable) || strings.Contains(f[1], "w") && strings.Contains(f[1], "s") && !beneathAny(path, slices.Concat(p.SystemRW, p.Write)) {
+			return fmt.Sprintf("mapping %s (%s)", path, f[1])
 		}
 	}
 	return ""

@@ -54,8 +54,10 @@ func LauncherMain(args []string) int {
 // execve (no_new_privs, Landlock and capabilities are per thread; seccomp
 // is loaded with TSYNC), closes the descriptors it inherited as the exec
 // would have, and returns run(ARGV), called on the thread that holds the
-// parent-death signal. A nil run, or a launcher that is not the image,
-// executes the image as LauncherMain does.
+// parent-death signal. A nil run, a launcher that is not the image, or one
+// that still holds a descriptor or file mapping the plugin could not have
+// opened itself (some package's init took it before Landlock), executes the
+// image as LauncherMain does.
 func LauncherMainWith(args []string, run func(argv []string) int) int {
 	// Capabilities are per thread and execve uses the calling thread's:
 	// everything from here to the exec happens on this one, and so does
@@ -78,13 +80,13 @@ func LauncherMainWith(args []string, run func(argv []string) int) int {
 		err = confine(p, threads(here))
 	}
 	if err == nil && here {
-		stray := strayFD()
-		if stray == "" {
+		held := stray(p)
+		if held == "" {
 			return run(argv)
 		}
-		// Something in this process opened it before Landlock could
-		// refuse it: executing the image closes it.
-		fmt.Fprintf(os.Stderr, "gathering %s: %s was open before confining; executing the plugin instead of running it in this process\n", LauncherCommand, stray)
+		// Something in this process opened or mapped it before Landlock
+		// could refuse it: executing the image drops it.
+		fmt.Fprintf(os.Stderr, "gathering %s: %s was open before confining; executing the plugin instead of running it in this process\n", LauncherCommand, held)
 	}
 	if err == nil {
 		err = syscall.Exec(pluginPath, argv, os.Environ())

@@ -99,6 +99,38 @@ func TestInheritedDescriptorsClosed(t *testing.T) {
 	})
 }
 
+// TestHeldBeforeConfiningFallsBackToExec: a launcher that opened or mapped
+// a file before confining itself, which the plugin may not read, executes
+// the plugin instead of running it in its own process, so the plugin never
+// holds it.
+func TestHeldBeforeConfiningFallsBackToExec(t *testing.T) {
+	for _, how := range []string{"fd", "map"} {
+		t.Run(how, func(t *testing.T) {
+			e := newTestEnv(t)
+			e.inProcess = true
+			secret := filepath.Join(e.secret, "token")
+			spec := e.spec("fds", "read:"+secret)
+			spec.Env = append(spec.Env, holdEnv+"="+how+":"+secret)
+			spec.DisableNamespaces = true // the secret stays where Landlock alone refuses it
+			cmd, _, err := Command(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Args = append(cmd.Args, "inprocess")
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("plugin failed: %v: %s", err, stderr.String())
+			}
+			want := "fds\tok\nread:" + secret + "\tEACCES\ninprocess\tok no\n"
+			if string(out) != want || !strings.Contains(stderr.String(), "was open before confining; executing the plugin") {
+				t.Errorf("plugin answered %q, stderr %q; want %q and the fallback said", out, stderr.String(), want)
+			}
+		})
+	}
+}
+
 // TestMaskKeepsGrants: a grant that is a symlink into a masked directory
 // (as /etc/resolv.conf → /run/…) is bound back where it resolves, so it
 // stays readable; its neighbours do not.
