@@ -44,6 +44,10 @@ func i386Unshare() []byte {
 	return b.Bytes()
 }
 
+// noI386 is why TestSeccompBlocksForeignSyscallABI skips: a kernel built
+// without IA32 emulation, whatever the uid.
+const noI386 = "this kernel does not run i386 programs"
+
 // TestSeccompBlocksForeignSyscallABI: a deny-list keyed on x86-64 syscall
 // numbers says nothing about the i386 ABI (int 0x80), which the kernel
 // still serves on x86-64. The sandbox refuses every syscall of another ABI.
@@ -61,7 +65,7 @@ func TestSeccompBlocksForeignSyscallABI(t *testing.T) {
 	// Control: outside the sandbox the kernel runs it and unshare works.
 	bare := &exec.Cmd{Path: pluginPath, Args: []string{"i386"}, ExtraFiles: []*os.File{f}}
 	if err := bare.Run(); errors.Is(err, syscall.ENOEXEC) {
-		t.Skip("this kernel does not run i386 programs")
+		t.Skip(noI386)
 	} else if err != nil {
 		t.Fatalf("i386 program outside the sandbox: %v", err)
 	}
