@@ -73,7 +73,8 @@ func main() {
 
 func run() int {
 	out := flag.String("out", "", "append the figures as JSON lines to `file` for the summary")
-	n := flag.Int("n", 2000, "requests per measured side (per method for gopls)")
+	n := flag.Int("n", 2000, "hovers per measured side in the host→plugin comparison")
+	goplsN := flag.Int("gopls-n", 5000, "requests per method and side in the gopls comparison, split across -rounds")
 	rounds := flag.Int("rounds", 5, "gopls comparison rounds, each with fresh processes; its figures are the rounds' medians")
 	starts := flag.Int("starts", 20, "cold starts per side")
 	withGopls := flag.Bool("gopls", true, "compare gopls through gathering with gopls direct")
@@ -110,7 +111,7 @@ func run() int {
 				return nil, err
 			}
 			defer stopProfile()
-			return b.gopls(ctx, *n, *rounds)
+			return b.gopls(ctx, *goplsN, *rounds)
 		},
 	} {
 		rs, err := step(ctx, 0)
