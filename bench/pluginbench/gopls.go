@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -288,61 +287,35 @@ func (b *bench) gatheringWithGopls(ctx context.Context, round int) (*wire.Client
 // goplsDirect starts gopls on its stdio, as an editor would without
 // gathering, and opens main.go in it.
 func (b *bench) goplsDirect(ctx context.Context, l *lspbridge.Launch) (*wire.Client, func() error, error) {
-	// The same command line and environment the bridge gives it, outside
-	// any sandbox.
-	for _, d := range l.Write {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, nil, err
-		}
+	cmd, err := goplsCommand(ctx, l)
+	if err != nil {
+		return nil, nil, err
 	}
-	cmd := exec.CommandContext(ctx, l.Argv[0], l.Argv[1:]...)
-	cmd.Env = l.Env
-	return b.startChild(cmd)
+	return b.startChild(cmd, false)
 }
 
 // goplsRelayed starts gopls as goplsDirect does, behind a bare byte relay
-// in this process: OS pipes from the client to two goroutines copying
-// bytes to and from gopls's stdio. It is the least any process standing
+// in this process (see startChild): the least any process standing
 // between an editor and gopls adds.
 func (b *bench) goplsRelayed(ctx context.Context, l *lspbridge.Launch) (*wire.Client, func() error, error) {
+	cmd, err := goplsCommand(ctx, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.startChild(cmd, true)
+}
+
+// goplsCommand is gopls with the command line and environment the bridge
+// gives it, outside any sandbox.
+func goplsCommand(ctx context.Context, l *lspbridge.Launch) (*exec.Cmd, error) {
 	for _, d := range l.Write {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	cmd := exec.CommandContext(ctx, l.Argv[0], l.Argv[1:]...)
 	cmd.Env = l.Env
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	clientEnd, relayEnd, err := wire.Pipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		clientEnd.Close()
-		relayEnd.Close()
-		return nil, nil, err
-	}
-	go func() { io.Copy(stdin, relayEnd); stdin.Close() }()
-	go func() { io.Copy(relayEnd, stdout); relayEnd.Close() }()
-	c := wire.NewClient(clientEnd)
-	stop := func() error {
-		c.Call("shutdown", nil)
-		c.Notify("exit", nil)
-		c.Close()
-		return waitOrKill(cmd)
-	}
-	if err := b.open(c); err != nil {
-		stop()
-		return nil, nil, err
-	}
-	return c, stop, nil
+	return cmd, nil
 }
 
 // open initializes c with the module as its workspace and opens main.go.

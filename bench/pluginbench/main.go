@@ -300,13 +300,15 @@ func (b *bench) startStdio(ctx context.Context) (*wire.Client, func() error, err
 	}
 	cmd := exec.CommandContext(ctx, self, stdioCommand)
 	cmd.Stderr = os.Stderr
-	return b.startChild(cmd)
+	return b.startChild(cmd, false)
 }
 
 // startChild starts cmd as a language server on its stdio, initializes it
-// with the module as its workspace and opens main.go. stop shuts it down,
-// killing it if it has not exited five seconds later.
-func (b *bench) startChild(cmd *exec.Cmd) (*wire.Client, func() error, error) {
+// with the module as its workspace and opens main.go. relayed puts a bare
+// byte relay in between: OS pipes from the client to two goroutines of
+// this process copying bytes to and from the child's stdio. stop shuts it
+// down, killing it if it has not exited five seconds later.
+func (b *bench) startChild(cmd *exec.Cmd, relayed bool) (*wire.Client, func() error, error) {
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, nil, err
@@ -315,10 +317,21 @@ func (b *bench) startChild(cmd *exec.Cmd) (*wire.Client, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	var conn io.ReadWriteCloser = servers.Pipes{ReadCloser: stdout, WriteCloser: stdin}
+	if relayed {
+		clientEnd, relayEnd, err := wire.Pipe()
+		if err != nil {
+			return nil, nil, err
+		}
+		go func() { io.Copy(stdin, relayEnd); stdin.Close() }()
+		go func() { io.Copy(relayEnd, stdout); relayEnd.Close() }()
+		conn = clientEnd
+	}
 	if err := cmd.Start(); err != nil {
+		conn.Close()
 		return nil, nil, err
 	}
-	c := wire.NewClient(servers.Pipes{ReadCloser: stdout, WriteCloser: stdin})
+	c := wire.NewClient(conn)
 	stop := func() error {
 		c.Call("shutdown", nil)
 		c.Notify("exit", nil)
