@@ -386,7 +386,7 @@ func timeRevocation(ctx context.Context, c *wire.Client, revoke func() error) (t
 	return 0, errors.New("the revoked token still works after 10s")
 }
 
-// load runs every client for d, each calling every pace (back to back when
+// load runs every client for d (at least one call each), each calling every pace (back to back when
 // a call takes longer, or pace is 0), with background running beside them
 // when it is not nil, and returns all their call times, sorted.
 func load(clients []*wire.Client, d, pace time.Duration, background func(stop <-chan struct{}) error) ([]time.Duration, error) {
@@ -406,7 +406,10 @@ func load(clients []*wire.Client, d, pace time.Duration, background func(stop <-
 		wg.Go(func() {
 			var mine []time.Duration
 			next := time.Now()
-			for time.Now().Before(deadline) {
+			// At least one call each: on a loaded machine a goroutine may
+			// first run after the deadline, and a phase without samples
+			// has no quantiles.
+			for first := true; first || time.Now().Before(deadline); first = false {
 				if wait := time.Until(next); wait > 0 {
 					time.Sleep(wait)
 				}
