@@ -57,9 +57,9 @@ func main() {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case sandbox.LauncherCommand:
-			os.Exit(sandbox.LauncherMainWith(os.Args[2:], func(argv []string) int { return builtin.Run(argv[2], argv[3:]) }))
+			os.Exit(sandbox.LauncherMainWith(os.Args[2:], func(argv []string) int { return builtin.Main(argv) }))
 		case builtin.RunCommand:
-			os.Exit(builtin.Run(os.Args[2], os.Args[3:]))
+			os.Exit(builtin.Main(os.Args))
 		case stdioCommand:
 			if err := sdk.ServeStdio(golang.Server(), os.Stdin, os.Stdout); err != nil && !errors.Is(err, io.EOF) {
 				fmt.Fprintln(os.Stderr, err)

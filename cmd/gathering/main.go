@@ -33,25 +33,15 @@ func main() {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case sandbox.LauncherCommand:
-			os.Exit(sandbox.LauncherMainWith(os.Args[2:], runBuiltin))
+			os.Exit(sandbox.LauncherMainWith(os.Args[2:], func(argv []string) int { return builtin.Main(argv) }))
 		case builtin.RunCommand:
-			os.Exit(runBuiltin(os.Args))
+			os.Exit(builtin.Main(os.Args))
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
-}
-
-// runBuiltin is `gathering plugin-run NAME ARGS...` given its whole argv:
-// a built-in plugin's main, inside the sandbox.
-func runBuiltin(argv []string) int {
-	if len(argv) < 3 || argv[1] != builtin.RunCommand {
-		fmt.Fprintln(os.Stderr, "gathering plugin-run: which built-in plugin?")
-		return 2
-	}
-	return builtin.Run(argv[2], argv[3:])
 }
 
 // errUsage marks an error already explained to the user by a usage message.

@@ -30,17 +30,27 @@ func FaultPluginRoot(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(root, "fault")
+	PluginDir(t, root, "fault", "1.0.0", data, "\n[capabilities]\nlsp = [\"hover\"]\n")
+	return root
+}
+
+// PluginDir lays out root/name as an unsigned plugin directory: data as
+// bin/name, and a plugin.toml for it (publisher "acme", languageId name)
+// with extra appended. It returns the directory and the manifest's bytes,
+// which a test may sign.
+func PluginDir(t testing.TB, root, name, version string, data []byte, extra string) (string, []byte) {
+	t.Helper()
+	dir := filepath.Join(root, name)
 	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "bin", "fault"), data, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "bin", name), data, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	m := fmt.Sprintf(`schema = 1
-name = "fault"
-version = "1.0.0"
+	m := fmt.Appendf(nil, `schema = 1
+name = %q
+version = %q
 publisher = "acme"
 
 [protocol]
@@ -49,18 +59,15 @@ plugin_api = [1]
 [[binary]]
 os = "linux"
 arch = %q
-path = "bin/fault"
+path = "bin/%s"
 sha256 = %q
 size = %d
 
 [languages]
-ids = ["fault"]
-
-[capabilities]
-lsp = ["hover"]
-`, runtime.GOARCH, hex.EncodeToString(sum[:]), len(data))
-	if err := os.WriteFile(filepath.Join(dir, "plugin.toml"), []byte(m), 0o644); err != nil {
+ids = [%q]
+%s`, name, version, runtime.GOARCH, name, hex.EncodeToString(sum[:]), len(data), name, extra)
+	if err := os.WriteFile(filepath.Join(dir, "plugin.toml"), m, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return root
+	return dir, m
 }

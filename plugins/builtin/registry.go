@@ -111,6 +111,25 @@ func Run(name string, args []string) int {
 	return all[i].Run(args)
 }
 
+// Main is `gathering plugin-run NAME ARGS...` given its whole argv, as
+// the sandbox launcher passes it to a built-in it runs in its own process:
+// it runs the built-in named NAME, looked up first in extra (a test
+// binary's own built-ins) and then as [Run] does, and returns its exit
+// code, or 2 after printing to stderr when argv names none.
+func Main(argv []string, extra ...Builtin) int {
+	if len(argv) < 3 || argv[1] != RunCommand {
+		fmt.Fprintf(os.Stderr, "gathering %s: which built-in plugin? (argv %q)\n", RunCommand, argv)
+		return 2
+	}
+	name, args := argv[2], argv[3:]
+	for _, b := range extra {
+		if b.Manifest.Name == name {
+			return b.Run(args)
+		}
+	}
+	return Run(name, args)
+}
+
 // goPlugin is the native Go plugin. It reads the standard library and the
 // module cache (the host expands ${goroot} and ${gomodcache} and tells the
 // plugin where they are), never writes, runs nothing and needs no network.

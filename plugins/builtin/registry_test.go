@@ -55,3 +55,23 @@ func TestRunUnknown(t *testing.T) {
 		t.Fatalf("exit code %d", code)
 	}
 }
+
+// TestMainArgv: Main runs a built-in from its whole argv, a test binary's
+// own first, and refuses an argv that names none.
+func TestMainArgv(t *testing.T) {
+	var got []string
+	extra := builtin.Builtin{Manifest: &manifest.Manifest{Name: "probe"}, Run: func(args []string) int { got = args; return 7 }}
+	if code := builtin.Main([]string{"gathering", builtin.RunCommand, "probe", "a", "b"}, extra); code != 7 || len(got) != 2 || got[0] != "a" {
+		t.Errorf("extra built-in: code %d, args %q", code, got)
+	}
+	for _, argv := range [][]string{
+		{"gathering"},
+		{"gathering", builtin.RunCommand},
+		{"gathering", "other", "probe"},
+		{"gathering", builtin.RunCommand, "no-such-plugin"},
+	} {
+		if code := builtin.Main(argv, extra); code != 2 {
+			t.Errorf("Main(%q) = %d, want 2", argv, code)
+		}
+	}
+}

@@ -37,17 +37,7 @@ func TestMain(m *testing.M) {
 
 // runBuiltin is `plugin-run NAME ARGS...` given its whole argv, for the
 // test built-ins and the real ones; the launcher calls it in process.
-func runBuiltin(argv []string) int {
-	if len(argv) < 3 {
-		return 2
-	}
-	for _, b := range testBuiltins() {
-		if b.Manifest.Name == argv[2] {
-			return b.Run(argv[3:])
-		}
-	}
-	return builtin.Run(argv[2], argv[3:])
-}
+func runBuiltin(argv []string) int { return builtin.Main(argv, testBuiltins()...) }
 
 // processStart tells one process of the test plugin from another.
 var processStart = time.Now().UnixNano()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,13 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gathering-dev/gathering/internal/testenv"
 	"github.com/gathering-dev/gathering/plugins/builtin"
 	"github.com/gathering-dev/gathering/plugins/host/launch"
 	"github.com/gathering-dev/gathering/plugins/manifest"
@@ -57,17 +55,7 @@ func TestMain(m *testing.M) {
 
 // runBuiltin is `plugin-run NAME ARGS...` given its whole argv, for the
 // test built-ins and the real ones; the launcher calls it in process.
-func runBuiltin(argv []string) int {
-	if len(argv) < 3 {
-		return 2
-	}
-	for _, b := range testBuiltins() {
-		if b.Manifest.Name == argv[2] {
-			return b.Run(argv[3:])
-		}
-	}
-	return builtin.Run(argv[2], argv[3:])
-}
+func runBuiltin(argv []string) int { return builtin.Main(argv, testBuiltins()...) }
 
 const (
 	stdioCommand = "launch-test-stdio"
@@ -242,41 +230,13 @@ func newSigner(t testing.TB, publisher string) *signer {
 // s (unsigned when s is nil). extra is appended to the manifest.
 func pluginDir(t testing.TB, s *signer, root, name, version, bin, extra string) string {
 	t.Helper()
-	dir := filepath.Join(root, name)
-	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	data, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "bin", name), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	m := fmt.Sprintf(`schema = 1
-name = %q
-version = %q
-publisher = "acme"
-
-[protocol]
-plugin_api = [1]
-
-[[binary]]
-os = "linux"
-arch = %q
-path = "bin/%s"
-sha256 = %q
-size = %d
-
-[languages]
-ids = [%q]
-%s`, name, version, runtime.GOARCH, name, hex.EncodeToString(sum[:]), len(data), name, extra)
-	if err := os.WriteFile(filepath.Join(dir, manifest.ManifestFile), []byte(m), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, m := testenv.PluginDir(t, root, name, version, data, extra)
 	if s != nil {
-		if err := os.WriteFile(filepath.Join(dir, manifest.SignatureFile), manifest.Sign(s.priv, []byte(m)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, manifest.SignatureFile), manifest.Sign(s.priv, m), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
