@@ -57,53 +57,37 @@ func BenchmarkStart(b *testing.B) {
 		}
 		report(b, ds)
 	})
-	b.Run("launcher-no-namespaces", func(b *testing.B) {
-		s := spec
-		s.DisableNamespaces = true
-		var ds []time.Duration
-		for b.Loop() {
-			cmd, _, err := Command(s)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ds = append(ds, firstLine(b, cmd))
-		}
-		report(b, ds)
-	})
+	noNamespaces := spec
+	noNamespaces.DisableNamespaces = true
+	b.Run("launcher-no-namespaces", func(b *testing.B) { startEach(b, noNamespaces) })
 	if exe := os.Getenv("SANDBOX_BENCH_LAUNCHER"); exe != "" {
 		// A real gathering binary as the launcher: its package
 		// initialisation is part of the cost.
-		b.Run("launcher-everything-"+filepath.Base(exe), func(b *testing.B) {
-			s := spec
-			s.Launcher = exe
-			var ds []time.Duration
-			for b.Loop() {
-				cmd, _, err := Command(s)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ds = append(ds, firstLine(b, cmd))
-			}
-			report(b, ds)
-		})
+		withLauncher := spec
+		withLauncher.Launcher = exe
+		b.Run("launcher-everything-"+filepath.Base(exe), func(b *testing.B) { startEach(b, withLauncher) })
 	}
 	for _, selfImage := range []bool{false, true} {
 		name := "launcher-everything"
 		if selfImage {
 			name += "-in-process"
 		}
-		b.Run(name, func(b *testing.B) {
-			s := spec
-			s.SelfImage = selfImage
-			var ds []time.Duration
-			for b.Loop() {
-				cmd, _, err := Command(s)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ds = append(ds, firstLine(b, cmd))
-			}
-			report(b, ds)
-		})
+		everything := spec
+		everything.SelfImage = selfImage
+		b.Run(name, func(b *testing.B) { startEach(b, everything) })
 	}
+}
+
+// startEach times the command of spec to its first line, once per
+// iteration, and reports the median.
+func startEach(b *testing.B, spec Spec) {
+	var ds []time.Duration
+	for b.Loop() {
+		cmd, _, err := Command(spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ds = append(ds, firstLine(b, cmd))
+	}
+	report(b, ds)
 }
