@@ -169,10 +169,50 @@ func TestDocumentURI(t *testing.T) {
 		{`{"textDocument":{"uri":"file:///a.go"},"textDocument":{"uri":"file:///c.go"}}`, "file:///c.go"},
 		{`{"textDocument":{"uri":""}}`, ""},
 		{`[1]`, ""},
+		// Any key order and whitespace, as Neovim and json.Marshal of a map write them.
+		{`{"context":{"includeDeclaration":true},"position":{"character":2,"line":1},"textDocument":{"uri":"file:///d.go"}}`, "file:///d.go"},
+		{` { "position" : [1, "}\"{"] , "textDocument" : { "version" : 2 , "uri" : "file:///e.go" } } `, "file:///e.go"},
+		// Names a decoder matches that the bytes do not say: decoded.
+		{`{"TextDocument":{"uri":"file:///f.go"}}`, "file:///f.go"},
+		{`{"textDocument":{"uri":"file:///a.go"},"TEXTDOCUMENT":{"uri":"file:///g.go"}}`, "file:///g.go"},
+		{`{"text\u0044ocument":{"uri":"file:///h.go"}}`, "file:///h.go"},
+		{`{"textDocument":{"URI":"file:///i.go"}}`, "file:///i.go"},
+		{`{"textDocument":{"uri":"file:///a.go","uri":"file:///j.go"}}`, "file:///j.go"},
+		{`{"textDocument":null}`, ""},
+		{`{"textDocument":{"uri":3}}`, ""},
 	} {
 		got, ok := documentURI(json.RawMessage(c.params))
 		if got != c.uri || ok != (c.uri != "") {
 			t.Errorf("%s: %q, %v; want %q", c.params, got, ok, c.uri)
 		}
 	}
+}
+
+// FuzzDocumentURI checks that reading the uri off the bytes always gives
+// what decoding gives.
+func FuzzDocumentURI(f *testing.F) {
+	for _, s := range []string{
+		`{"textDocument":{"uri":"file:///a.go"},"position":{"line":1,"character":2}}`,
+		`{"position":{"line":1},"textDocument":{"uri":"file:///b.go"}}`,
+		`{"textDocument":{"uri":"file:///a.go"},"TEXTDOCUMENT":{"uri":"file:///g.go"}}`,
+		`{"textDocument":{"uri":"file:///\u00e9.go"}}`,
+		"{\"textDocument\":{\"uri\":\"file:///\xff.go\"}}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, params []byte) {
+		if !json.Valid(params) {
+			return // the server has checked params before they get here
+		}
+		var p struct {
+			TextDocument struct {
+				URI string `json:"uri"`
+			} `json:"textDocument"`
+		}
+		err := json.Unmarshal(params, &p)
+		want, wantOK := p.TextDocument.URI, err == nil && p.TextDocument.URI != ""
+		if got, ok := documentURI(params); ok != wantOK || (ok && got != want) {
+			t.Errorf("%s: %q, %v; decoding gives %q, %v", params, got, ok, want, wantOK)
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gathering-dev/gathering/protocol"
 )
@@ -476,18 +477,16 @@ func (s *Session) custom(ctx context.Context, q *query) (json.RawMessage, error)
 	return null, nil
 }
 
-var documentPrefix = []byte(`{"textDocument":{"uri":"`)
-
-// documentURI returns params.textDocument.uri, read straight off the bytes
-// when params start the way editors write them, name textDocument once (a
-// decoder takes the last of several) and the uri has no escapes; else
-// decoded.
+// documentURI returns params.textDocument.uri. It is read straight off
+// the bytes, in whatever order the editor wrote the keys, when each of the
+// two objects names its key once, exactly and without escapes, and the uri
+// is plain ASCII (editors percent-encode the rest); else params are decoded, so that the answer is always
+// encoding/json's (which takes the last of repeated keys and matches names
+// without regard to case).
 func documentURI(params json.RawMessage) (string, bool) {
-	if rest, ok := bytes.CutPrefix(params, documentPrefix); ok && bytes.Count(params, []byte(`"textDocument"`)) == 1 {
-		if end := bytes.IndexByte(rest, '"'); end > 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
-			if next := rest[end+1:]; len(next) > 0 && (next[0] == '}' || next[0] == ',') {
-				return string(rest[:end]), true
-			}
+	if doc, ok := uniqueField(params, "textDocument"); ok {
+		if uri, ok := uniqueField(doc, "uri"); ok && len(uri) > 2 && uri[0] == '"' && plainASCII(uri) {
+			return string(uri[1 : len(uri)-1]), true
 		}
 	}
 	var p struct {
@@ -499,4 +498,60 @@ func documentURI(params json.RawMessage) (string, bool) {
 		return "", false
 	}
 	return p.TextDocument.URI, true
+}
+
+// uniqueField returns the value of key name in the JSON object obj, as
+// written, when the bytes alone settle it: obj names it exactly once, and
+// no other key is one a decoder could take for it (one with escapes or
+// other than ASCII, or name in another case). obj must be valid JSON.
+func uniqueField(obj []byte, name string) ([]byte, bool) {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil, false
+	}
+	var found []byte
+	for i = skipSpace(obj, i+1); i < len(obj) && obj[i] == '"'; {
+		end, err := skipString(obj, i)
+		if err != nil {
+			return nil, false
+		}
+		key := obj[i+1 : end-1]
+		if !plainASCII(key) {
+			return nil, false
+		}
+		if i = skipSpace(obj, end); i >= len(obj) || obj[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(obj, i+1)
+		vend, err := skipValue(obj, i)
+		if err != nil {
+			return nil, false
+		}
+		switch {
+		case string(key) == name && found == nil:
+			found = obj[i:vend]
+		case bytes.EqualFold(key, []byte(name)):
+			return nil, false
+		}
+		if i = skipSpace(obj, vend); i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+			continue
+		}
+		if i < len(obj) && obj[i] == '}' {
+			return found, found != nil
+		}
+		return nil, false
+	}
+	return nil, false
+}
+
+// plainASCII reports whether b holds no escape and nothing but ASCII: what
+// a decoder would give back unchanged.
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
