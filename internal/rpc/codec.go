@@ -9,7 +9,6 @@ import (
 	"io"
 	"reflect"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -69,8 +68,20 @@ type codec struct {
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// WriteObject implements jsonrpc2.ObjectCodec.
+// framed is a whole message, header and body, that WriteObject writes as
+// it is: [Conn.Reply] builds its answers that way.
+type framed []byte
+
+// WriteObject implements jsonrpc2.ObjectCodec. Each message reaches the
+// stream in one write: w is jsonrpc2's buffered writer, which passes a
+// message larger than its buffer straight through, so a large body after
+// a buffered header would go out in two writes or three, each waking the
+// reader for part of a message.
 func (c *codec) WriteObject(w io.Writer, obj any) error {
+	if f, ok := obj.(framed); ok {
+		_, err := w.Write(f)
+		return err
+	}
 	var data []byte
 	var err error
 	if m, ok := obj.(json.Marshaler); ok {
@@ -84,14 +95,21 @@ func (c *codec) WriteObject(w io.Writer, obj any) error {
 		return err
 	}
 	var hdr [40]byte
-	h := append(hdr[:0], "Content-Length: "...)
-	h = strconv.AppendInt(h, int64(len(data)), 10)
-	h = append(h, "\r\n\r\n"...)
-	if _, err := w.Write(h); err != nil {
+	h := appendHeader(hdr[:0], len(data))
+	if bw, ok := w.(*bufio.Writer); ok && len(h)+len(data) <= bw.Available() {
+		bw.Write(h)
+		_, err = bw.Write(data)
 		return err
 	}
-	_, err = w.Write(data)
+	_, err = w.Write(append(append(make([]byte, 0, len(h)+len(data)), h...), data...))
 	return err
+}
+
+// appendHeader appends the header of a message whose body is n bytes.
+func appendHeader(dst []byte, n int) []byte {
+	dst = append(dst, "Content-Length: "...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	return append(dst, "\r\n\r\n"...)
 }
 
 // ReadObject implements jsonrpc2.ObjectCodec.
@@ -354,18 +372,33 @@ func readHeader(r *bufio.Reader) (int64, error) {
 			}
 			return length, nil
 		}
-		name, value, ok := strings.Cut(string(line), ":")
+		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			return 0, fmt.Errorf("malformed header line %q", line)
 		}
-		if strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
-			n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
-			if err != nil || n <= 0 {
+		if bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Length")) {
+			n, ok := parseLength(bytes.TrimSpace(value))
+			if !ok {
 				return 0, fmt.Errorf("bad Content-Length %q", value)
 			}
 			length = n
 		}
 	}
+}
+
+// parseLength parses a Content-Length value: decimal digits, over 0.
+func parseLength(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 { // 18 digits cannot overflow
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n > 0
 }
 
 // findID returns the id member of a JSON object, or nil.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,9 +183,10 @@ func (c *Conn) Start() { c.start.Do(func() { close(c.started) }) }
 // (pass a json.RawMessage, which must be valid JSON, to send bytes encoded
 // elsewhere).
 //
-// The response is encoded here in one pass and written as is: jsonrpc2's own
-// Reply marshals the result, then the response, then the message, each pass
-// rescanning the result, which dominated large answers such as a tree page.
+// The response is encoded here in one pass, framed, and written as is:
+// jsonrpc2's own Reply marshals the result, then the response, then the
+// message, each pass rescanning the result, which dominated large answers
+// such as a tree page.
 func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
 	var data []byte
 	if raw, ok := result.(json.RawMessage); ok {
@@ -198,14 +200,18 @@ func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
 	if len(data) == 0 {
 		data = []byte("null")
 	}
-	idJSON, err := id.id.MarshalJSON()
+	var idBuf [24]byte
+	idJSON, err := appendID(idBuf[:0], id.id)
 	if err != nil {
 		return err
 	}
-	msg := make([]byte, 0, len(data)+len(idJSON)+40)
-	msg = append(msg, `{"jsonrpc":"2.0","id":`...)
+	const prefix, key = `{"jsonrpc":"2.0","id":`, `,"result":`
+	n := len(prefix) + len(idJSON) + len(key) + len(data) + 1
+	msg := make([]byte, 0, n+32)
+	msg = appendHeader(msg, n)
+	msg = append(msg, prefix...)
 	msg = append(msg, idJSON...)
-	msg = append(msg, `,"result":`...)
+	msg = append(msg, key...)
 	msg = append(msg, data...)
 	msg = append(msg, '}')
 	select {
@@ -213,7 +219,17 @@ func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
 		return jsonrpc2.ErrClosed
 	default:
 	}
-	return c.stream.WriteObject(json.RawMessage(msg))
+	return c.stream.WriteObject(framed(msg))
+}
+
+// appendID appends id as JSON: a number as its digits, without the
+// reflection json.Marshal would take.
+func appendID(dst []byte, id jsonrpc2.ID) ([]byte, error) {
+	if !id.IsString {
+		return strconv.AppendUint(dst, id.Num, 10), nil
+	}
+	b, err := json.Marshal(id.Str)
+	return append(dst, b...), err
 }
 
 // ReplyError answers request id with an error.

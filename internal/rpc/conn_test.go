@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -312,5 +313,47 @@ func TestCallDecodesResultsAndErrors(t *testing.T) {
 	cli.codec.mu.Unlock()
 	if left != 0 {
 		t.Errorf("%d answers kept after every call returned", left)
+	}
+}
+
+// countWrites counts the writes to the connection under it.
+type countWrites struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+}
+
+func (c *countWrites) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.writes++
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// TestEachMessageIsOneWrite checks that a message larger than the write
+// buffer still reaches the stream in one write, header and body together,
+// so that the reader is not woken for part of it.
+func TestEachMessageIsOneWrite(t *testing.T) {
+	server, client := net.Pipe()
+	cw := &countWrites{Conn: server}
+	c := NewConn(t.Context(), cw, echo{notes: make(chan string, 1)}, nil)
+	c.Start()
+	t.Cleanup(func() { c.Close(); client.Close() })
+	r := bufio.NewReader(client)
+
+	big := `"` + strings.Repeat("x", 20000) + `"`
+	write(t, client, fmt.Sprintf("Content-Length: %d", len(big)+50), `{"jsonrpc":"2.0","id":"s1","method":"x","params":`+big+`}`+strings.Repeat(" ", 50-len(`{"jsonrpc":"2.0","id":"s1","method":"x","params":}`)))
+	m := readFrame(t, r)
+	if m["id"] != "s1" || m["result"] != big[1:len(big)-1] {
+		t.Fatalf("reply: id %v, result of %d bytes", m["id"], len(fmt.Sprint(m["result"])))
+	}
+	go c.Notify(t.Context(), "n", strings.Repeat("y", 20000))
+	if m := readFrame(t, r); m["method"] != "n" {
+		t.Fatalf("notification: %v", m["method"])
+	}
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if cw.writes != 2 {
+		t.Errorf("two messages took %d writes, want 2", cw.writes)
 	}
 }
