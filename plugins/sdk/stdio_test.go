@@ -516,3 +516,29 @@ func TestCancelOvertakesTheQueue(t *testing.T) {
 		t.Fatal("the cancelled request ran with a live ctx")
 	}
 }
+
+func TestStdioHeaders(t *testing.T) {
+	for _, c := range []struct {
+		header string
+		ok     bool
+	}{
+		{"Content-Length: 2", true},
+		{"content-length:2", true},
+		{"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\nContent-Length:  2 ", true},
+		{"Content-Length: -2", false},
+		{"Content-Length: 2x", false},
+		{"Content-Length: ", false},
+		{"Content-Length: 99999999999999999999", false},
+		{"Content-Type: x", false},
+		{"Content-Length 2", false},
+	} {
+		tr := sdk.NewStdioTransport(strings.NewReader(c.header+"\r\n\r\n{}"), io.Discard, 1<<20)
+		msg, err := tr.Read()
+		if c.ok && (err != nil || string(msg) != "{}") {
+			t.Errorf("%q: %q, %v", c.header, msg, err)
+		}
+		if !c.ok && (err == nil || !strings.Contains(err.Error(), "bad message header")) {
+			t.Errorf("%q: %q, %v; want a bad header", c.header, msg, err)
+		}
+	}
+}

@@ -2,11 +2,11 @@ package sdk
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -88,17 +88,16 @@ func (t *stdioTransport) Read() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errBadHeader, err)
 		}
-		text := strings.TrimRight(string(line), "\r\n")
-		if text == "" {
+		text := bytes.TrimRight(line, "\r\n")
+		if len(text) == 0 {
 			break
 		}
-		name, value, ok := strings.Cut(text, ":")
+		name, value, ok := bytes.Cut(text, []byte(":"))
 		if !ok {
 			return nil, fmt.Errorf("%w: %q", errBadHeader, text)
 		}
-		if strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
-			length, err = strconv.Atoi(strings.TrimSpace(value))
-			if err != nil || length < 0 {
+		if bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Length")) {
+			if length, ok = parseLength(bytes.TrimSpace(value)); !ok {
 				return nil, fmt.Errorf("%w: %q", errBadHeader, text)
 			}
 		}
@@ -117,6 +116,22 @@ func (t *stdioTransport) Read() ([]byte, error) {
 		return nil, io.ErrUnexpectedEOF
 	}
 	return body, nil
+}
+
+// parseLength parses a Content-Length value: decimal digits, without
+// overflow.
+func parseLength(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 func (t *stdioTransport) Write(b []byte) error {
