@@ -19,7 +19,8 @@ const module = "github.com/gathering-dev/gathering"
 var allowed = map[string][]string{
 	"protocol":                        {},
 	"protocol/lsp":                    {},
-	"internal/rpc":                    {"protocol"},
+	"internal/rpc":                    {"protocol", "internal/jsonvalid"},
+	"internal/jsonvalid":              {},
 	"internal/testenv":                {},
 	"internal/position":               {},
 	"internal/layering":               {},
@@ -41,7 +42,7 @@ var allowed = map[string][]string{
 	"plugins/builtin/lspbridge":       {"plugins/sdk"},
 	"plugins/builtin":                 {"plugins/sdk", "plugins/manifest", "plugins/builtin/golang", "plugins/builtin/lspbridge"},
 	"plugins/host":                    {"internal/position", "plugins/host/launch", "plugins/manifest", "plugins/sandbox", "protocol", "protocol/lsp", "internal/rpc"},
-	"plugins/host/launch":             {"plugins/manifest", "plugins/sandbox", "plugins/sdk", "plugins/sdk/pluginv1", "plugins/builtin", "protocol", "internal/rpc"},
+	"plugins/host/launch":             {"plugins/manifest", "plugins/sandbox", "plugins/sdk", "plugins/sdk/pluginv1", "plugins/builtin", "protocol", "internal/rpc", "internal/jsonvalid"},
 	"auth":                            {"store"},
 	"server":                          {"protocol", "protocol/lsp", "internal/rpc", "workspace", "workspace/document", "workspace/git", "workspace/search", "store", "auth", "plugins/host"},
 	"cmd/gathering":                   {"*"},

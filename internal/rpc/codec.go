@@ -13,6 +13,7 @@ import (
 
 	"github.com/sourcegraph/jsonrpc2"
 
+	"github.com/gathering-dev/gathering/internal/jsonvalid"
 	"github.com/gathering-dev/gathering/protocol"
 )
 
@@ -318,7 +319,7 @@ func commonRequest(body []byte) (*Request, bool) {
 	}
 	method := string(rest[:end])
 	params, ok := bytes.CutPrefix(rest[end+1:], []byte(`,"params":`))
-	if !ok || !json.Valid(params) {
+	if !ok || !jsonvalid.Valid(params) {
 		return nil, false
 	}
 	return &Request{Method: method, ID: ID{id}, Params: bytes.Clone(bytes.TrimSpace(params))}, true

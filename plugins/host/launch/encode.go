@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/gathering-dev/gathering/internal/jsonvalid"
 	"github.com/gathering-dev/gathering/protocol"
 )
 
@@ -72,7 +73,7 @@ func encodeValue(v any) ([]byte, error) {
 		if v == nil {
 			return nil, nil
 		}
-		if !json.Valid(v) {
+		if !jsonvalid.Valid(v) {
 			return nil, fmt.Errorf("raw JSON is not valid")
 		}
 		return v, nil

@@ -3,6 +3,8 @@ package launch
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/gathering-dev/gathering/internal/jsonvalid"
 )
 
 // notificationPrefix is how encoding/json, the SDK and most LSP servers
@@ -16,7 +18,7 @@ var notificationPrefix = []byte(`{"jsonrpc":"2.0","method":"`)
 // validated here; the Handler that decodes it does. An answer in either
 // common shape, {"jsonrpc":"2.0","id":N,"result":R} or (gopls's)
 // {"jsonrpc":"2.0","result":R,"id":N}, is split with R checked by one
-// json.Valid pass, since it may go to the editor as it is. Everything else
+// jsonvalid.Valid pass, since it may go to the editor as it is. Everything else
 // goes through encoding/json.
 func decodeEnvelope(msg []byte, e *envelope) error {
 	if fastNotification(msg, e) || fastResponse(msg, e) {
@@ -64,7 +66,7 @@ func fastResponse(msg []byte, e *envelope) bool {
 	}
 	// R must be exactly one JSON value: that also rules out R smuggling
 	// more keys into the envelope (`1,"error":{…}`).
-	if len(result) == 0 || !json.Valid(result) {
+	if len(result) == 0 || !jsonvalid.Valid(result) {
 		return false
 	}
 	e.ID, e.Result = id, result
