@@ -30,8 +30,10 @@ type method struct {
 	// answer it later through reply (exactly once, from any goroutine),
 	// instead of handle running on a goroutine of its own; it reports
 	// false when it did not take the request, and handle runs as usual.
-	// Language requests use it: see host.Session.Forward.
-	forward func(ctx context.Context, s *Session, params json.RawMessage, reply func(json.RawMessage, error)) bool
+	// cancel ends a taken request early, with reply getting
+	// request_cancelled; ctx bounds only the taking. Language requests use
+	// it: see host.Session.Forward.
+	forward func(ctx context.Context, s *Session, params json.RawMessage, reply func(json.RawMessage, error)) (cancel func(), ok bool)
 }
 
 // methodTable lists every method the server answers, beyond the lifecycle

@@ -41,9 +41,11 @@ func pluginMethods() []*method {
 				}
 				return res, nil
 			},
-			forward: func(ctx context.Context, s *Session, raw json.RawMessage, reply func(json.RawMessage, error)) bool {
-				ps := s.pluginSession()
-				return ps != nil && ps.Forward(ctx, name, raw, reply)
+			forward: func(ctx context.Context, s *Session, raw json.RawMessage, reply func(json.RawMessage, error)) (func(), bool) {
+				if ps := s.pluginSession(); ps != nil {
+					return ps.Forward(ctx, name, raw, reply)
+				}
+				return nil, false
 			},
 		}
 	}

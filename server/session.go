@@ -47,8 +47,8 @@ type Session struct {
 	token     *auth.TokenHash // the token the session authenticated with, if any
 	state     state
 	encoding  document.Encoding
-	inflight  map[string]context.CancelFunc // by request id
-	plugins   *host.Session                 // the session's language plugins; nil without any
+	inflight  map[string]*running // by request id
+	plugins   *host.Session       // the session's language plugins; nil without any
 	exitCode  int
 	exited    chan struct{}
 }
@@ -63,7 +63,7 @@ func newSession(s *Server, transport string, p Principal) *Session {
 		log:       s.log.With(slog.String("session", id), slog.String("transport", transport)),
 		docs:      document.NewStore(&document.Config{MaxBytes: s.cfg.MaxDocumentBytes, Logger: s.log}),
 		encoding:  document.UTF16,
-		inflight:  map[string]context.CancelFunc{},
+		inflight:  map[string]*running{},
 		exitCode:  1,
 		exited:    make(chan struct{}),
 	}
@@ -239,7 +239,7 @@ func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request) {
 		return
 	}
 	key := r.ID.String()
-	rctx, cancel := context.WithCancel(ctx)
+	run := &running{}
 	s.mu.Lock()
 	var refuse error
 	if len(s.inflight) >= s.srv.cfg.MaxInFlight {
@@ -247,19 +247,20 @@ func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request) {
 	} else if _, dup := s.inflight[key]; dup {
 		refuse = protocol.Errorf(protocol.ErrInvalidRequest, "request id %s is already in use", key)
 	} else {
-		s.inflight[key] = cancel
+		s.inflight[key] = run
 	}
 	s.mu.Unlock()
 	if refuse != nil {
-		cancel()
 		s.srv.end()
 		s.replyError(ctx, r.ID, refuse)
 		return
 	}
 
-	if m.forward != nil && s.forward(ctx, m, r, rctx, cancel) {
+	if m.forward != nil && s.forward(ctx, m, r, key, run) {
 		return
 	}
+	rctx, cancel := context.WithCancel(ctx)
+	s.setCancel(run, cancel)
 	snap := s.docs.Snapshot() // the documents as of this point on the wire
 	go func() {
 		defer s.srv.end()
@@ -273,12 +274,33 @@ func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request) {
 	}()
 }
 
+// running is a request in flight: how to cancel it, once that is known,
+// and whether that was asked before. Its fields are guarded by the
+// session's mu.
+type running struct {
+	cancel    func()
+	cancelled bool
+}
+
+// setCancel makes cancel the way to cancel run, calling it at once if
+// cancelling was asked before it was known.
+func (s *Session) setCancel(run *running, cancel func()) {
+	s.mu.Lock()
+	run.cancel = cancel
+	now := run.cancelled
+	s.mu.Unlock()
+	if now {
+		cancel()
+	}
+}
+
 // forward offers the request to m.forward, which answers it with no
-// goroutine waiting; the reply ends it as the request goroutine would.
-func (s *Session) forward(ctx context.Context, m *method, r *rpc.Request, rctx context.Context, cancel context.CancelFunc) bool {
+// goroutine waiting, and no context of its own either: cancelling it
+// goes through the cancel it returns. The reply ends it as the request
+// goroutine would.
+func (s *Session) forward(ctx context.Context, m *method, r *rpc.Request, key string, run *running) bool {
 	start := time.Now()
-	key := r.ID.String()
-	return m.forward(rctx, s, r.Params, func(res json.RawMessage, err error) {
+	cancel, ok := m.forward(ctx, s, r.Params, func(res json.RawMessage, err error) {
 		defer s.srv.end()
 		s.mu.Lock()
 		delete(s.inflight, key)
@@ -286,17 +308,21 @@ func (s *Session) forward(ctx context.Context, m *method, r *rpc.Request, rctx c
 		if s.log.Enabled(ctx, slog.LevelDebug) {
 			s.log.Debug("request", slog.String("method", r.Method), slog.String("id", key), slog.Duration("took", time.Since(start)), slog.Bool("forwarded", true), slog.Any("error", err))
 		}
-		replyCtx := context.WithoutCancel(rctx)
-		cancel()
+		// The session's context may have ended (that is how its requests
+		// are cancelled at its end); the answer still goes out.
 		switch {
 		case err != nil:
-			s.replyError(replyCtx, r.ID, err)
+			s.replyError(context.WithoutCancel(ctx), r.ID, err)
 		case len(res) == 0:
-			s.reply(replyCtx, r.ID, json.RawMessage("null"))
+			s.reply(context.WithoutCancel(ctx), r.ID, json.RawMessage("null"))
 		default:
-			s.reply(replyCtx, r.ID, res)
+			s.reply(context.WithoutCancel(ctx), r.ID, res)
 		}
 	})
+	if ok {
+		s.setCancel(run, cancel)
+	}
+	return ok
 }
 
 // answer runs a request and replies: -32800 when ctx was cancelled and the
@@ -331,17 +357,30 @@ func (s *Session) call(ctx context.Context, m *method, snap *document.Snapshot, 
 // cancel cancels the running request with the given id, if any.
 func (s *Session) cancel(id string) {
 	s.mu.Lock()
-	cancel := s.inflight[id]
+	var cancel func()
+	if run := s.inflight[id]; run != nil {
+		run.cancelled = true
+		cancel = run.cancel
+	}
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
 }
 
+// cancelAll cancels every running request. The cancels run outside mu: a
+// forwarded request's answers at once, and its reply takes mu.
 func (s *Session) cancelAll() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, cancel := range s.inflight {
+	cancels := make([]func(), 0, len(s.inflight))
+	for _, run := range s.inflight {
+		run.cancelled = true
+		if run.cancel != nil {
+			cancels = append(cancels, run.cancel)
+		}
+	}
+	s.mu.Unlock()
+	for _, cancel := range cancels {
 		cancel()
 	}
 }

@@ -13,7 +13,7 @@ import (
 // forwarder is an instance that can take a request with no goroutine
 // waiting on the answer (launch.Instance's Go).
 type forwarder interface {
-	Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done func(json.RawMessage, error))
+	Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done func(json.RawMessage, error)) (cancel func())
 }
 
 // Forward serves the usual case of Request, a document request that one
@@ -28,47 +28,49 @@ type forwarder interface {
 // The answer is what Request would give: the plugin's result as it sent it
 // (completion lists and tagged items go through the same tagging and
 // capping as Request's), plugin_timeout at the request kind's deadline
-// with $/cancelRequest sent, cancelled when ctx ends first, and the
-// plugin's errors with its name.
+// with $/cancelRequest sent, request_cancelled when the caller calls the
+// cancel Forward returns first (ctx bounds only the sending: a context
+// watched per request cost more than the rest of the host's part of it),
+// and the plugin's errors with its name. cancel does nothing once reply
+// has run.
 //
 // Forward returns false, having done nothing, when the request needs more:
 // no such document or several plugins for it, an instance still starting
 // or restarting, another position encoding, params to adjust (code
 // actions, progress tokens), one owner to pick, or an instance that cannot
 // forward. The caller then uses Request. reply must not block.
-func (s *Session) Forward(ctx context.Context, method string, params json.RawMessage, reply func(json.RawMessage, error)) bool {
+func (s *Session) Forward(ctx context.Context, method string, params json.RawMessage, reply func(json.RawMessage, error)) (cancel func(), ok bool) {
 	r, ok := routes[method]
 	if !ok || r.target != byDocument || r.merge == mergeOwner || method == "textDocument/codeAction" ||
 		len(params) > MaxParamsBytes || bytes.Contains(params, []byte(`Token"`)) {
-		return false
+		return nil, false
 	}
 	uri, ok := documentURI(params)
 	if !ok {
-		return false // Request names the bad params
+		return nil, false // Request names the bad params
 	}
 	d := s.docSnapshot(uri)
 	if d == nil || d.oversize || len(d.plugins) != 1 {
-		return false
+		return nil, false
 	}
 	pi := s.existing(d.plugins[0].name)
 	if pi == nil {
-		return false
+		return nil, false
 	}
 	inst, ready := pi.running()
 	f, canForward := inst.(forwarder)
 	if !ready || !canForward {
-		return false
+		return nil, false
 	}
 	caps, enc, _ := pi.view()
 	if enc != s.enc || !hasCapability(caps, r.capability) {
-		return false
+		return nil, false
 	}
 	q := &query{method: method, route: r, params: params, parent: ctx, deadline: s.h.deadlines.of(r.kind), uri: uri}
 	gen := pi.generation()
-	f.Go(ctx, time.Now().Add(q.deadline), method, params, func(raw json.RawMessage, err error) {
+	return f.Go(ctx, time.Now().Add(q.deadline), method, params, func(raw json.RawMessage, err error) {
 		reply(s.forwarded(q, pi, gen, raw, err))
-	})
-	return true
+	}), true
 }
 
 // forwarded turns a forwarded request's answer into the editor's, as ask
@@ -77,6 +79,9 @@ func (s *Session) forwarded(q *query, pi *pluginInstance, gen int, raw json.RawM
 	if err != nil {
 		if errors.Is(err, protocol.ErrPluginCrashed) {
 			pi.stopped(gen)
+		}
+		if errors.Is(err, context.Canceled) {
+			return nil, protocol.Errorf(protocol.ErrRequestCancelled, "%s cancelled", q.method)
 		}
 		timedOut := errors.Is(err, context.DeadlineExceeded)
 		var pe *protocol.Error

@@ -11,8 +11,9 @@ import (
 	"github.com/gathering-dev/gathering/protocol"
 )
 
-// forward runs Session.Forward and waits for its answer; taken is false
-// when Forward declined, and the test then has no answer.
+// forward runs Session.Forward and waits for its answer, calling its
+// cancel when ctx ends; taken is false when Forward declined, and the test
+// then has no answer.
 func forward(t *testing.T, s *Session, ctx context.Context, method string, params any) (res json.RawMessage, err error, taken bool) {
 	t.Helper()
 	raw, _ := json.Marshal(params)
@@ -21,8 +22,15 @@ func forward(t *testing.T, s *Session, ctx context.Context, method string, param
 		err error
 	}
 	ch := make(chan answer, 2)
-	if !s.Forward(ctx, method, raw, func(res json.RawMessage, err error) { ch <- answer{res, err} }) {
+	cancel, ok := s.Forward(ctx, method, raw, func(res json.RawMessage, err error) { ch <- answer{res, err} })
+	if !ok {
 		return nil, nil, false
+	}
+	select {
+	case <-ctx.Done(): // Forward watches no ctx once it has sent: the editor's cancel comes this way
+		cancel()
+	case a := <-ch:
+		ch <- a
 	}
 	select {
 	case a := <-ch:

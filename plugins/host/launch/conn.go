@@ -200,7 +200,6 @@ func (c *conn) response(e *envelope) {
 	delete(c.async, id)
 	c.mu.Unlock()
 	if err == nil && a != nil {
-		a.stop()
 		a.done(e.answer())
 		return
 	}
@@ -309,7 +308,6 @@ func (c *conn) fail(cause error) {
 	close(c.done)
 	c.cancel()
 	for _, a := range async {
-		a.stop()
 		a.done(nil, a.crashed(cause))
 	}
 }
@@ -387,61 +385,63 @@ type asyncCall struct {
 	deadline time.Time
 	done     func(json.RawMessage, error)
 	crashed  func(error) error
-	stop     func() bool // releases the watch on the caller's context
 }
 
 // start sends a request without waiting for it: done gets exactly once
 // what call would have returned. It runs on the read loop when the plugin
-// answers, on the goroutine that noticed when the conn ends, when ctx does
-// or when the deadline passes (after $/cancelRequest has been queued; a
-// zero deadline is none), or on this one, before start returns, when the
-// request cannot be sent. done must not block: it holds up every answer
-// behind it.
-func (c *conn) start(ctx context.Context, deadline time.Time, method string, params json.RawMessage, crashed func(error) error, done func(json.RawMessage, error)) {
+// answers, on the goroutine that noticed when the conn ends, when the
+// deadline passes (after $/cancelRequest has been queued; a zero deadline
+// is none) or when the caller cancels, or on this one, before start
+// returns, when the request cannot be sent. ctx bounds only the sending:
+// the call is ended early with the cancel start returns, which does
+// nothing once done has run. Watching ctx instead (context.AfterFunc)
+// cost each forwarded request five allocations and a lock on the parent
+// context. done must not block: it holds up every answer behind it.
+func (c *conn) start(ctx context.Context, deadline time.Time, method string, params json.RawMessage, crashed func(error) error, done func(json.RawMessage, error)) (cancel func()) {
 	if err := ctx.Err(); err != nil {
 		done(nil, &CallError{Method: method, Ctx: err})
-		return
+		return noCancel
 	}
 	id := c.nextID.Add(1)
 	msg, err := encodeRequest(id, method, params)
 	if err != nil {
 		done(nil, err)
-		return
+		return noCancel
 	}
 	a := &asyncCall{id: id, method: method, deadline: deadline, done: done, crashed: crashed}
 	c.mu.Lock()
 	if c.failed {
 		c.mu.Unlock()
 		done(nil, crashed(c.cause))
-		return
+		return noCancel
 	}
 	c.async[id] = a
 	if !deadline.IsZero() && (c.expiryAt.IsZero() || deadline.Before(c.expiryAt)) {
 		c.armExpiry(deadline)
 	}
-	// Under mu, so that whoever takes the call finds stop set.
-	a.stop = context.AfterFunc(ctx, func() {
-		if c.takeAsync(id) == nil {
-			return // answered, or the conn ended, first
-		}
-		c.cancelAsync(a, ctx.Err())
-	})
 	c.mu.Unlock()
 	if err := c.send(ctx, msg); err != nil {
 		// A broken stream is left to fail, which answers the call with the
 		// cause; a refusal or the caller giving up is answered here.
 		if !errors.Is(err, protocol.ErrTooLarge) && (ctx.Err() == nil || c.err() != nil) {
-			return
+			return noCancel
 		}
 		if a := c.takeAsync(id); a != nil {
-			a.stop()
 			if ctx.Err() != nil {
 				err = &CallError{Method: method, Ctx: ctx.Err()}
 			}
 			done(nil, err)
 		}
+		return noCancel
+	}
+	return func() {
+		if a := c.takeAsync(id); a != nil {
+			c.cancelAsync(a, context.Canceled)
+		}
 	}
 }
+
+func noCancel() {}
 
 // cancelAsync ends a call taken from c.async for why: $/cancelRequest is
 // queued and done gets the *CallError.
@@ -493,7 +493,6 @@ func (c *conn) expire() {
 	}
 	c.mu.Unlock()
 	for _, a := range expired {
-		a.stop()
 		c.cancelAsync(a, context.DeadlineExceeded)
 	}
 }

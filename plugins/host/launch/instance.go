@@ -192,19 +192,22 @@ func (i *Instance) Call(ctx context.Context, method string, params any) (json.Ra
 // Go sends a request like Call, but does not wait for the answer: done
 // gets exactly once what Call would have returned. It is called on the
 // goroutine reading the plugin's output when the plugin answers, or when
-// the process dies, ctx ends or the deadline passes first (after
-// $/cancelRequest was queued; a zero deadline is none, and ctx's own
-// deadline is not watched), or on this goroutine before Go returns when
-// the request cannot be sent at all. done must not block: answers behind
-// it wait. This is how a request is forwarded with no goroutine of its own
-// waiting on it, and no timer of its own either: deadlines share one.
-func (i *Instance) Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done func(json.RawMessage, error)) {
+// the process dies, the deadline passes (after $/cancelRequest was queued;
+// a zero deadline is none) or the caller calls the cancel Go returns, or
+// on this goroutine before Go returns when the request cannot be sent at
+// all. ctx bounds only the sending: once Go returns, the request is ended
+// early by cancel alone, which queues $/cancelRequest and gives done a
+// *CallError for context.Canceled, and does nothing once done has run.
+// done must not block: answers behind it wait. This is how a request is
+// forwarded with no goroutine of its own waiting on it, and no timer of
+// its own either: deadlines share one.
+func (i *Instance) Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done func(json.RawMessage, error)) (cancel func()) {
 	p, err := i.target(ctx)
 	if err != nil {
 		done(nil, err)
-		return
+		return noCancel
 	}
-	p.conn.start(ctx, deadline, method, params, p.crashed, done)
+	return p.conn.start(ctx, deadline, method, params, p.crashed, done)
 }
 
 // Notify sends a notification to the plugin. It fails fast, like Call,

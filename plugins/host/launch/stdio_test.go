@@ -23,7 +23,15 @@ func goCall(t *testing.T, i *launch.Instance, ctx context.Context, method string
 	}
 	ch := make(chan answer, 2)
 	deadline, _ := ctx.Deadline() // Go watches the deadline it is given, not ctx's
-	i.Go(ctx, deadline, method, json.RawMessage(params), func(res json.RawMessage, err error) { ch <- answer{res, err} })
+	cancel := i.Go(ctx, deadline, method, json.RawMessage(params), func(res json.RawMessage, err error) { ch <- answer{res, err} })
+	select {
+	case <-ctx.Done(): // Go watches no ctx once it has sent: its caller cancels
+		if ctx.Err() == context.Canceled {
+			cancel()
+		}
+	case a := <-ch:
+		ch <- a
+	}
 	select {
 	case a := <-ch:
 		select {
