@@ -56,6 +56,7 @@ type stdioTransport struct {
 	w        io.Writer
 	maxBytes int
 	mu       sync.Mutex
+	buf      []byte // the last frame written, for reuse; guarded by mu
 }
 
 // NewStdioTransport is a [Transport] over LSP's Content-Length framing on r
@@ -134,14 +135,22 @@ func parseLength(b []byte) (int, bool) {
 	return n, true
 }
 
+// Write frames b in a buffer it keeps between messages (a large one is
+// let go), so that header and body go out in one write.
 func (t *stdioTransport) Write(b []byte) error {
-	frame := make([]byte, 0, len(b)+32)
-	frame = append(frame, "Content-Length: "...)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	frame := append(t.buf[:0], "Content-Length: "...)
 	frame = strconv.AppendInt(frame, int64(len(b)), 10)
 	frame = append(frame, "\r\n\r\n"...)
 	frame = append(frame, b...)
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	_, err := t.w.Write(frame)
+	if cap(frame) <= keptFrameBytes {
+		t.buf = frame
+	}
 	return err
 }
+
+// keptFrameBytes is the largest frame buffer a stdio transport keeps for
+// the next message.
+const keptFrameBytes = 64 << 10

@@ -16,8 +16,7 @@ func encodeRequest(id int64, method string, params any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode params of %s: %w", method, err)
 	}
-	m := quoteMethod(method)
-	b := make([]byte, 0, 48+len(m)+len(p))
+	b := make([]byte, 0, 56+len(method)+len(p))
 	b = append(b, `{"jsonrpc":"2.0",`...)
 	if id != 0 {
 		b = append(b, `"id":`...)
@@ -25,7 +24,7 @@ func encodeRequest(id int64, method string, params any) ([]byte, error) {
 		b = append(b, ',')
 	}
 	b = append(b, `"method":`...)
-	b = append(b, m...)
+	b = appendMethod(b, method)
 	if p != nil {
 		b = append(b, `,"params":`...)
 		b = append(b, p...)
@@ -81,14 +80,14 @@ func encodeValue(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// quoteMethod is method as a JSON string. LSP method names need no
+// appendMethod appends method as a JSON string. LSP method names need no
 // escaping, which is checked rather than assumed.
-func quoteMethod(method string) []byte {
+func appendMethod(dst []byte, method string) []byte {
 	for i := 0; i < len(method); i++ {
 		if c := method[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			m, _ := json.Marshal(method)
-			return m
+			return append(dst, m...)
 		}
 	}
-	return append(append(append(make([]byte, 0, len(method)+2), '"'), method...), '"')
+	return append(append(append(dst, '"'), method...), '"')
 }

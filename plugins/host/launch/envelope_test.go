@@ -75,3 +75,24 @@ func FuzzFastResponse(f *testing.F) {
 		}
 	})
 }
+
+func TestEncodeRequest(t *testing.T) {
+	for _, c := range []struct {
+		id     int64
+		method string
+		params any
+		want   string
+	}{
+		{7, "textDocument/hover", json.RawMessage(`{"a":1}`), `{"jsonrpc":"2.0","id":7,"method":"textDocument/hover","params":{"a":1}}`},
+		{0, "$/cancelRequest", map[string]int{"id": 3}, `{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":3}}`},
+		{1, `odd"<name>`, nil, `{"jsonrpc":"2.0","id":1,"method":"odd\"\u003cname\u003e"}`},
+	} {
+		got, err := encodeRequest(c.id, c.method, c.params)
+		if err != nil || string(got) != c.want {
+			t.Errorf("encodeRequest(%d, %q) = %s, %v; want %s", c.id, c.method, got, err, c.want)
+		}
+	}
+	if _, err := encodeRequest(1, "m", json.RawMessage(`{"a":`)); err == nil {
+		t.Error("encodeRequest took params that are not JSON")
+	}
+}
