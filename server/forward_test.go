@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -73,15 +71,5 @@ func TestForwardedLanguageRequest(t *testing.T) {
 	// A shutdown that runs out of time cancels forwarded requests too.
 	go func() { errc <- c.call("textDocument/hover", hover(hang), nil) }()
 	waitFor(t, func() bool { return inflight(srv) == 1 })
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
-	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Shutdown = %v, want deadline exceeded", err)
-	}
-	select {
-	case err := <-errc:
-		wantCode(t, err, protocol.CodeRequestCancelled, protocol.Cancelled)
-	case <-time.After(1500 * time.Millisecond):
-		t.Fatal("the forwarded hover was not cancelled by the shutdown (the plugin's deadline is 2 s)")
-	}
+	wantShutdownCancels(t, srv, errc, 1500*time.Millisecond) // before the plugin's 2 s deadline
 }

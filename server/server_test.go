@@ -480,6 +480,14 @@ func TestShutdownDeadlineCancelsRequests(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- c.call(protocol.MethodDebugSleep, protocol.DebugSleepParams{MS: 30_000}, nil) }()
 	waitFor(t, func() bool { return inflight(srv) == 1 })
+	wantShutdownCancels(t, srv, errc, 5*time.Second)
+}
+
+// wantShutdownCancels shuts srv down with 100 ms to drain, and wants the
+// request whose answer comes on errc cancelled by that within the time
+// given.
+func wantShutdownCancels(t *testing.T, srv *Server, errc <-chan error, within time.Duration) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -488,8 +496,8 @@ func TestShutdownDeadlineCancelsRequests(t *testing.T) {
 	select {
 	case err := <-errc:
 		wantCode(t, err, protocol.CodeRequestCancelled, protocol.Cancelled)
-	case <-time.After(5 * time.Second):
-		t.Fatal("request still running after the drain deadline")
+	case <-time.After(within):
+		t.Fatalf("request still running %v after the drain deadline", within)
 	}
 }
 
