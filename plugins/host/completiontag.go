@@ -78,13 +78,26 @@ func tagCompletion(raw []byte, plugin, uri string, declared map[string]bool) (ou
 // tagPrefix is the start of a tag object, up to where the item's own data
 // goes: {"gathering.plugin":…,"gathering.uri":… (see tagData).
 func tagPrefix(plugin, uri string) []byte {
-	p, _ := json.Marshal(plugin)
-	t := append([]byte(`{"`+tagPlugin+`":`), p...)
+	t := make([]byte, 0, len(tagPlugin)+len(tagURI)+len(plugin)+len(uri)+16)
+	t = appendString(append(t, `{"`+tagPlugin+`":`...), plugin)
 	if uri != "" {
-		u, _ := json.Marshal(uri)
-		t = append(append(t, `,"`+tagURI+`":`...), u...)
+		t = appendString(append(t, `,"`+tagURI+`":`...), uri)
 	}
 	return t
+}
+
+// appendString appends s as encoding/json writes it: a string of plain
+// characters as it is, quoted, without json.Marshal's reflection (which
+// cost more than tagging a whole completion list); anything else through
+// json.Marshal.
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
+		}
+	}
+	return append(append(append(dst, '"'), s...), '"')
 }
 
 // appendTagged appends item, an object, with its data wrapped in the tag.
