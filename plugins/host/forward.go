@@ -14,6 +14,38 @@ import (
 // waiting on the answer (launch.Instance's Go).
 type forwarder interface {
 	Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done func(json.RawMessage, error)) (cancel func())
+	// Running reports whether requests go straight to a running process.
+	Running() bool
+}
+
+// soleServer returns the instance serving the open document uri when it
+// is the only one and the document is not over the size limit; nil
+// otherwise.
+func (s *Session) soleServer(uri string) *pluginInstance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.docs[uri]
+	if d == nil || d.oversize || len(d.plugins) != 1 {
+		return nil
+	}
+	return s.insts[d.plugins[0].name]
+}
+
+// forwardView returns, under one lock, what Forward needs of pi: its
+// instance, negotiated capabilities and encoding, and generation; ok is
+// false until it has finished initializing.
+func (pi *pluginInstance) forwardView() (inst instance, caps map[string]any, enc encoding, gen int, ok bool) {
+	select {
+	case <-pi.ready:
+	default:
+		return nil, nil, 0, 0, false
+	}
+	pi.mu.Lock()
+	defer pi.mu.Unlock()
+	if !pi.initialized || pi.startErr != nil || pi.inst == nil {
+		return nil, nil, 0, 0, false
+	}
+	return pi.inst, pi.caps, pi.enc, pi.inits, true
 }
 
 // Forward serves the usual case of Request, a document request that one
@@ -49,25 +81,16 @@ func (s *Session) Forward(ctx context.Context, method string, params json.RawMes
 	if !ok {
 		return nil, false // Request names the bad params
 	}
-	d := s.docSnapshot(uri)
-	if d == nil || d.oversize || len(d.plugins) != 1 {
-		return nil, false
-	}
-	pi := s.existing(d.plugins[0].name)
+	pi := s.soleServer(uri)
 	if pi == nil {
 		return nil, false
 	}
-	inst, ready := pi.running()
+	inst, caps, enc, gen, ready := pi.forwardView()
 	f, canForward := inst.(forwarder)
-	if !ready || !canForward {
-		return nil, false
-	}
-	caps, enc, _ := pi.view()
-	if enc != s.enc || !hasCapability(caps, r.capability) {
+	if !ready || !canForward || !f.Running() || enc != s.enc || !hasCapability(caps, r.capability) {
 		return nil, false
 	}
 	q := &query{method: method, route: r, params: params, parent: ctx, deadline: s.h.deadlines.of(r.kind), uri: uri}
-	gen := pi.generation()
 	return f.Go(ctx, time.Now().Add(q.deadline), method, params, func(raw json.RawMessage, err error) {
 		reply(s.forwarded(q, pi, gen, raw, err))
 	}), true

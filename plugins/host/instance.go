@@ -448,17 +448,3 @@ func (pi *pluginInstance) close() {
 		}
 	}
 }
-
-// running returns the instance when it has started, initialized and is
-// serving, without waiting; ready is false otherwise.
-func (pi *pluginInstance) running() (inst instance, ready bool) {
-	select {
-	case <-pi.ready:
-	default:
-		return nil, false
-	}
-	pi.mu.Lock()
-	inst, ready = pi.inst, pi.initialized && pi.startErr == nil && pi.inst != nil
-	pi.mu.Unlock()
-	return inst, ready && inst.Status().State == StateRunning
-}

@@ -147,6 +147,14 @@ func (i *Instance) Status() Status {
 	return s
 }
 
+// Running reports whether the instance's process is up and serving, as
+// Status's State would say, without building the Status.
+func (i *Instance) Running() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.cur != nil && i.state == StateRunning
+}
+
 // Stderr returns the last MiB the plugin's processes wrote to stderr (and,
 // after the handshake, to stdout), oldest first.
 func (i *Instance) Stderr() []byte { return i.stderr.Bytes() }
