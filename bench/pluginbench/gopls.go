@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,10 +59,14 @@ type goplsSide struct {
 // Each of rounds starts all three afresh (gopls keeps its file cache
 // between them, as between an editor's sessions), lets them settle, and
 // times n/rounds requests per method and side, rotating the order per
-// request. A figure is the median over the rounds of each round's p50 or
-// p99: on two CPUs one gopls process's p99 moves by half between runs and
-// two processes differ from each other, so one long run of one pair
-// measures which pair it got more than what stands between them.
+// request. Each pair of figures is one round's p50s or p99s: the round
+// whose ratio of the two is the median of the rounds' ratios (the upper
+// one of an even count). On two CPUs one gopls process's p99 moves by half
+// between runs and two processes differ from each other, so one long run
+// of one pair measures which pair it got more than what stands between
+// them; and the rounds' levels differ by a third while all sides of a
+// round share its machine, so figures are compared within a round, never
+// one round's ours with another's peer.
 func (b *bench) gopls(ctx context.Context, n, rounds int) ([]report.Row, error) {
 	spec, _ := lspbridge.Lookup("gopls")
 	direct, err := spec.Resolve(lspbridge.Where{StateDir: filepath.Join(b.dir, "gopls-direct")})
@@ -106,7 +111,7 @@ func (b *bench) gopls(ctx context.Context, n, rounds int) ([]report.Row, error) 
 			return nil, err
 		}
 	}
-	fmt.Printf("pluginbench: gopls, %d rounds of %d requests per method and side; each figure the median of the rounds'\n", rounds, per)
+	fmt.Printf("pluginbench: gopls, %d rounds of %d requests per method and side; each pair of figures from the round with the median ratio\n", rounds, per)
 	var rows []report.Row
 	for i, r := range goplsRequests {
 		name := r.method[len("textDocument/"):]
@@ -114,16 +119,18 @@ func (b *bench) gopls(ctx context.Context, n, rounds int) ([]report.Row, error) 
 			label  string
 			rounds func(perRound) []time.Duration
 		}{{"p50", func(q perRound) []time.Duration { return q.p50 }}, {"p99", func(q perRound) []time.Duration { return q.p99 }}} {
-			ours, bare, peer := report.Median(p.rounds(quantiles[i][0])), report.Median(p.rounds(quantiles[i][1])), report.Median(p.rounds(quantiles[i][2]))
-			fmt.Printf("  %s %s: rounds' ours %s; bare relay %s; direct %s\n", name, p.label,
-				micros(p.rounds(quantiles[i][0])), micros(p.rounds(quantiles[i][1])), micros(p.rounds(quantiles[i][2])))
+			rOurs, rBare, rPeer := p.rounds(quantiles[i][0]), p.rounds(quantiles[i][1]), p.rounds(quantiles[i][2])
+			fmt.Printf("  %s %s by round: ours %s; bare relay %s; direct %s; ours/direct %s\n", name, p.label,
+				micros(rOurs), micros(rBare), micros(rPeer), ratios(rOurs, rPeer))
+			ours, peer := medianRound(rOurs, rPeer)
+			bare, bpeer := medianRound(rBare, rPeer)
 			rows = append(rows, report.Row{
 				Bench: "plugins", Metric: fmt.Sprintf("gopls %s %s via gathering", name, p.label), Unit: "µs",
 				Ours: report.Micros(ours), Peer: report.Micros(peer), HasPeer: true,
 				Target: "≤ 1.1× peer", Met: float64(ours) <= 1.1*float64(peer),
 			}, report.Row{
 				Bench: "plugins", Metric: fmt.Sprintf("gopls %s %s via a bare byte relay (floor)", name, p.label), Unit: "µs",
-				Ours: report.Micros(bare), Peer: report.Micros(peer), HasPeer: true,
+				Ours: report.Micros(bare), Peer: report.Micros(bpeer), HasPeer: true,
 			})
 		}
 	}
@@ -208,6 +215,29 @@ func rotate(n int, fs ...func() (time.Duration, error)) ([][]time.Duration, erro
 		}
 	}
 	return times, nil
+}
+
+// medianRound returns ours and peer of the round whose ratio ours/peer is
+// the median of the rounds' ratios, the upper of the two middle ones when
+// the count is even.
+func medianRound(ours, peer []time.Duration) (time.Duration, time.Duration) {
+	rounds := make([]int, len(ours))
+	for i := range rounds {
+		rounds[i] = i
+	}
+	ratio := func(i int) float64 { return float64(ours[i]) / float64(peer[i]) }
+	slices.SortStableFunc(rounds, func(a, b int) int { return cmp.Compare(ratio(a), ratio(b)) })
+	m := rounds[len(rounds)/2]
+	return ours[m], peer[m]
+}
+
+// ratios lists ours[i]/peer[i] for each round.
+func ratios(ours, peer []time.Duration) string {
+	parts := make([]string, len(ours))
+	for i := range ours {
+		parts[i] = strconv.FormatFloat(float64(ours[i])/float64(peer[i]), 'f', 2, 64)
+	}
+	return strings.Join(parts, " ")
 }
 
 // micros lists durations in whole µs.

@@ -14,8 +14,10 @@
 //     the whole of gathering (an LSP client over OS pipes to a gathering
 //     session whose `gopls` built-in runs gopls in the sandbox and speaks
 //     to it over its stdio) against the same requests sent straight to
-//     gopls over its stdio: p50 and p99 within 1.1×. Each figure is the
-//     median over -rounds rounds with fresh processes. Beside them, for
+//     gopls over its stdio: p50 and p99 within 1.1×. There are -rounds
+//     rounds with fresh processes, all sides of a round timed in turn;
+//     each pair of figures is from the round whose ratio is the median of
+//     the rounds' ratios. Beside them, for
 //     information, the same requests through a bare byte relay in
 //     gathering's place: what any process between editor and gopls costs
 //     on this machine. Needs gopls (scripts/langservers installs the pinned
@@ -75,7 +77,7 @@ func run() int {
 	out := flag.String("out", "", "append the figures as JSON lines to `file` for the summary")
 	n := flag.Int("n", 2000, "hovers per measured side in the host→plugin comparison")
 	goplsN := flag.Int("gopls-n", 5000, "requests per method and side in the gopls comparison, split across -rounds")
-	rounds := flag.Int("rounds", 5, "gopls comparison rounds, each with fresh processes; its figures are the rounds' medians")
+	rounds := flag.Int("rounds", 5, "gopls comparison rounds, each with fresh processes; each pair of figures is from the round with the median ratio")
 	starts := flag.Int("starts", 20, "cold starts per side")
 	withGopls := flag.Bool("gopls", true, "compare gopls through gathering with gopls direct")
 	verbose := flag.Bool("v", false, "log the host and the plugins' stderr at debug level")
