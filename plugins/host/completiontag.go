@@ -57,18 +57,26 @@ func tagCompletion(raw []byte, plugin, uri string, declared map[string]bool) (ou
 		if len(items) < 2 || items[0] != '[' {
 			return nil, false
 		}
-		good := eachElement(items, func(item []byte) bool {
-			if n++; n > MaxCompletionItems || len(item) < 2 || item[0] != '{' {
-				return false
+		// Each item is walked once: its members' bounds give its end.
+		for i := skipSpace(items, 1); i < len(items) && items[i] != ']'; {
+			if n++; n > MaxCompletionItems || items[i] != '{' {
+				return nil, false
 			}
 			if n > 1 {
 				out = append(out, ',')
 			}
-			var ok bool
-			out, ok = appendTagged(out, item, tag)
-			return ok
-		})
-		if !good {
+			var end int
+			if out, end, ok = appendTagged(out, items, i, tag); !ok {
+				return nil, false
+			}
+			switch i = skipSpace(items, end); {
+			case i < len(items) && items[i] == ',':
+				i = skipSpace(items, i+1)
+			case i >= len(items) || items[i] != ']':
+				return nil, false
+			}
+		}
+		if n == 0 && skipSpace(items, 1) != len(items)-1 {
 			return nil, false
 		}
 	}
@@ -100,10 +108,11 @@ func appendString(dst []byte, s string) []byte {
 	return append(append(append(dst, '"'), s...), '"')
 }
 
-// appendTagged appends item, an object, with its data wrapped in the tag.
-func appendTagged(out, item, tag []byte) ([]byte, bool) {
+// appendTagged appends the object that starts at b[at] with its data
+// wrapped in the tag, and returns the index after the object.
+func appendTagged(out, b []byte, at int, tag []byte) ([]byte, int, bool) {
 	start, end := -1, -1
-	walked := eachKey(item, func(key []byte, s, e int) bool {
+	objEnd, walked := walkKeys(b, at, func(key []byte, s, e int) bool {
 		if string(key) != "data" {
 			return true
 		}
@@ -114,8 +123,9 @@ func appendTagged(out, item, tag []byte) ([]byte, bool) {
 		return true
 	})
 	if !walked {
-		return out, false
+		return out, 0, false
 	}
+	item := b[at:objEnd]
 	if start < 0 {
 		// No data of its own: the tag becomes its last member.
 		body := bytes.TrimSpace(item[1 : len(item)-1])
@@ -124,78 +134,58 @@ func appendTagged(out, item, tag []byte) ([]byte, bool) {
 			out = append(append(out, body...), ',')
 		}
 		out = append(append(out, `"data":`...), tag...)
-		return append(out, "}}"...), true
+		return append(out, "}}"...), objEnd, true
 	}
-	out = append(out, item[:start]...)
-	out = append(append(append(out, tag...), `,"data":`...), item[start:end]...)
+	out = append(out, b[at:start]...)
+	out = append(append(append(out, tag...), `,"data":`...), b[start:end]...)
 	out = append(out, '}')
-	return append(out, item[end:]...), true
+	return append(out, b[end:objEnd]...), objEnd, true
 }
 
 // eachKey calls f with each key (unquoted; a key written with escapes
 // stops the walk) and the bounds of its value in the JSON object obj,
 // until f returns false; it reports whether obj was walked whole.
 func eachKey(obj []byte, f func(key []byte, start, end int) bool) bool {
-	i := skipSpace(obj, 1)
-	if i < len(obj) && obj[i] == '}' {
-		return true
-	}
-	for i < len(obj) {
-		end, err := skipString(obj, i)
-		if err != nil {
-			return false
-		}
-		key := obj[i+1 : end-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			return false
-		}
-		i = skipSpace(obj, end)
-		if i >= len(obj) || obj[i] != ':' {
-			return false
-		}
-		i = skipSpace(obj, i+1)
-		vend, err := skipValue(obj, i)
-		if err != nil || !f(key, i, vend) {
-			return false
-		}
-		i = skipSpace(obj, vend)
-		if i >= len(obj) {
-			return false
-		}
-		if obj[i] == '}' {
-			return true
-		}
-		if obj[i] != ',' {
-			return false
-		}
-		i = skipSpace(obj, i+1)
-	}
-	return false
+	end, ok := walkKeys(obj, 0, f)
+	return ok && end == len(obj)
 }
 
-// eachElement calls f with each raw element of the JSON array arr, until f
-// returns false; it reports whether arr was walked whole.
-func eachElement(arr []byte, f func(elem []byte) bool) bool {
-	i := skipSpace(arr, 1)
-	if i < len(arr) && arr[i] == ']' {
-		return true
+// walkKeys is eachKey on the object that starts at b[at], with the rest of
+// b after it; it also returns the index after the object.
+func walkKeys(b []byte, at int, f func(key []byte, start, end int) bool) (int, bool) {
+	i := skipSpace(b, at+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
 	}
-	for i < len(arr) {
-		end, err := skipValue(arr, i)
-		if err != nil || !f(arr[i:end]) {
-			return false
+	for i < len(b) {
+		end, err := skipString(b, i)
+		if err != nil {
+			return 0, false
 		}
-		i = skipSpace(arr, end)
-		if i >= len(arr) {
-			return false
+		key := b[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return 0, false
 		}
-		if arr[i] == ']' {
-			return true
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return 0, false
 		}
-		if arr[i] != ',' {
-			return false
+		i = skipSpace(b, i+1)
+		vend, err := skipValue(b, i)
+		if err != nil || !f(key, i, vend) {
+			return 0, false
 		}
-		i = skipSpace(arr, i+1)
+		i = skipSpace(b, vend)
+		if i >= len(b) {
+			return 0, false
+		}
+		if b[i] == '}' {
+			return i + 1, true
+		}
+		if b[i] != ',' {
+			return 0, false
+		}
+		i = skipSpace(b, i+1)
 	}
-	return false
+	return 0, false
 }

@@ -89,3 +89,15 @@ func FuzzTagCompletion(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTagCompletion tags gopls's answer to a completion in
+// bench/pluginbench's module: the work on every forwarded completion.
+func BenchmarkTagCompletion(b *testing.B) {
+	raw := []byte(`{"isIncomplete":true,"items":[{"label":"Greet","kind":3,"detail":"func(name string) string","documentation":{"kind":"markdown","value":"Greet says hello to name.\n"},"preselect":true,"sortText":"00000","filterText":"Greet","insertTextFormat":1,"textEdit":{"range":{"start":{"line":11,"character":17},"end":{"line":11,"character":17}},"newText":"Greet"}},{"label":"Shout","kind":3,"detail":"func(s string) string","documentation":{"kind":"markdown","value":"Shout is loud.\n"},"sortText":"00001","filterText":"Shout","insertTextFormat":1,"textEdit":{"range":{"start":{"line":11,"character":17},"end":{"line":11,"character":17}},"newText":"Shout"}}]}`)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, ok := tagCompletion(raw, "gopls", "file:///home/u/mod/main.go", nil); !ok {
+			b.Fatal("the byte path refused gopls's answer")
+		}
+	}
+}

@@ -505,44 +505,24 @@ func documentURI(params json.RawMessage) (string, bool) {
 // no other key is one a decoder could take for it (one with escapes or
 // other than ASCII, or name in another case). obj must be valid JSON.
 func uniqueField(obj []byte, name string) ([]byte, bool) {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
+	at := skipSpace(obj, 0)
+	if at >= len(obj) || obj[at] != '{' {
 		return nil, false
 	}
 	var found []byte
-	for i = skipSpace(obj, i+1); i < len(obj) && obj[i] == '"'; {
-		end, err := skipString(obj, i)
-		if err != nil {
-			return nil, false
-		}
-		key := obj[i+1 : end-1]
+	end, ok := walkKeys(obj, at, func(key []byte, start, end int) bool {
 		if !plainASCII(key) {
-			return nil, false
+			return false
 		}
-		if i = skipSpace(obj, end); i >= len(obj) || obj[i] != ':' {
-			return nil, false
+		if bytes.EqualFold(key, []byte(name)) {
+			if found != nil || string(key) != name {
+				return false
+			}
+			found = obj[start:end]
 		}
-		i = skipSpace(obj, i+1)
-		vend, err := skipValue(obj, i)
-		if err != nil {
-			return nil, false
-		}
-		switch {
-		case string(key) == name && found == nil:
-			found = obj[i:vend]
-		case bytes.EqualFold(key, []byte(name)):
-			return nil, false
-		}
-		if i = skipSpace(obj, vend); i < len(obj) && obj[i] == ',' {
-			i = skipSpace(obj, i+1)
-			continue
-		}
-		if i < len(obj) && obj[i] == '}' {
-			return found, found != nil
-		}
-		return nil, false
-	}
-	return nil, false
+		return true
+	})
+	return found, ok && found != nil && skipSpace(obj, end) == len(obj)
 }
 
 // plainASCII reports whether b holds no escape and nothing but ASCII: what
