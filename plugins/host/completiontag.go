@@ -2,7 +2,8 @@ package host
 
 import (
 	"bytes"
-	"encoding/json"
+
+	"github.com/gathering-dev/gathering/internal/jsonstr"
 )
 
 // tagCompletion does what tagging and merging do to one plugin's
@@ -87,25 +88,11 @@ func tagCompletion(raw []byte, plugin, uri string, declared map[string]bool) (ou
 // goes: {"gathering.plugin":…,"gathering.uri":… (see tagData).
 func tagPrefix(plugin, uri string) []byte {
 	t := make([]byte, 0, len(tagPlugin)+len(tagURI)+len(plugin)+len(uri)+16)
-	t = appendString(append(t, `{"`+tagPlugin+`":`...), plugin)
+	t = jsonstr.Append(append(t, `{"`+tagPlugin+`":`...), plugin)
 	if uri != "" {
-		t = appendString(append(t, `,"`+tagURI+`":`...), uri)
+		t = jsonstr.Append(append(t, `,"`+tagURI+`":`...), uri)
 	}
 	return t
-}
-
-// appendString appends s as encoding/json writes it: a string of plain
-// characters as it is, quoted, without json.Marshal's reflection (which
-// cost more than tagging a whole completion list); anything else through
-// json.Marshal.
-func appendString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s)
-			return append(dst, b...)
-		}
-	}
-	return append(append(append(dst, '"'), s...), '"')
 }
 
 // appendTagged appends the object that starts at b[at] with its data

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/gathering-dev/gathering/internal/jsonstr"
 	"github.com/gathering-dev/gathering/internal/jsonvalid"
 	"github.com/gathering-dev/gathering/protocol"
 )
@@ -24,7 +25,7 @@ func encodeRequest(id int64, method string, params any) ([]byte, error) {
 		b = append(b, ',')
 	}
 	b = append(b, `"method":`...)
-	b = appendMethod(b, method)
+	b = jsonstr.Append(b, method)
 	if p != nil {
 		b = append(b, `,"params":`...)
 		b = append(b, p...)
@@ -78,16 +79,4 @@ func encodeValue(v any) ([]byte, error) {
 		return v, nil
 	}
 	return json.Marshal(v)
-}
-
-// appendMethod appends method as a JSON string. LSP method names need no
-// escaping, which is checked rather than assumed.
-func appendMethod(dst []byte, method string) []byte {
-	for i := 0; i < len(method); i++ {
-		if c := method[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			m, _ := json.Marshal(method)
-			return append(dst, m...)
-		}
-	}
-	return append(append(append(dst, '"'), method...), '"')
 }
