@@ -69,24 +69,99 @@ type goplsSide struct {
 // one round's ours with another's peer.
 func (b *bench) gopls(ctx context.Context, n, rounds int) ([]report.Row, error) {
 	spec, _ := lspbridge.Lookup("gopls")
-	direct, err := spec.Resolve(lspbridge.Where{StateDir: filepath.Join(b.dir, "gopls-direct")})
-	if err != nil {
+	if _, err := spec.Find(lspbridge.Where{}); err != nil {
 		fmt.Printf("pluginbench: gopls rows skipped: %v (scripts/langservers installs it)\n", err)
 		return nil, nil
 	}
-	relay, err := spec.Resolve(lspbridge.Where{StateDir: filepath.Join(b.dir, "gopls-relay")})
+	q, per, err := b.measure(ctx, "", n, rounds, settle)
 	if err != nil {
 		return nil, err
 	}
+	fmt.Printf("pluginbench: gopls, %d rounds of %d requests per method and side; each pair of figures from the round with the median ratio\n", len(q[0][0].p50), per)
+	return q.rows("gopls", true), nil
+}
+
+// instant times the same requests against bench/instantlsp at path, a
+// server that answers at once, for information: what gathering adds to a
+// request beside what a bare relay adds. Against gopls those few µs are
+// lost in its own time and in the ±5% that two gopls processes differ by;
+// here they are most of the round trip, so a change to the forwarding
+// path shows.
+func (b *bench) instant(ctx context.Context, path string, n, rounds int) ([]report.Row, error) {
+	q, per, err := b.measure(ctx, path, n, rounds, 0)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("pluginbench: instant server, %d rounds of %d requests per method and side; each pair of figures from the round with the median ratio\n", len(q[0][0].p50), per)
+	return q.rows("instant server", false), nil
+}
+
+// rows prints each request's rounds and returns its figures through
+// gathering and through the bare relay, each beside direct from the round
+// with the median ratio; with target, gathering's carry the 1.1× target.
+func (q timings) rows(server string, target bool) []report.Row {
+	var rows []report.Row
+	for i, r := range goplsRequests {
+		name := r.method[len("textDocument/"):]
+		for _, p := range []struct {
+			label string
+			sides [3][]time.Duration
+		}{
+			{"p50", [3][]time.Duration{q[i][0].p50, q[i][1].p50, q[i][2].p50}},
+			{"p99", [3][]time.Duration{q[i][0].p99, q[i][1].p99, q[i][2].p99}},
+		} {
+			rOurs, rBare, rPeer := p.sides[0], p.sides[1], p.sides[2]
+			fmt.Printf("  %s %s by round: ours %s; bare relay %s; direct %s; ours/direct %s\n", name, p.label,
+				micros(rOurs), micros(rBare), micros(rPeer), ratios(rOurs, rPeer))
+			ours, peer := medianRound(rOurs, rPeer)
+			bare, bpeer := medianRound(rBare, rPeer)
+			row := report.Row{
+				Bench: "plugins", Metric: fmt.Sprintf("%s %s %s via gathering", server, name, p.label), Unit: "µs",
+				Ours: report.Micros(ours), Peer: report.Micros(peer), HasPeer: true,
+			}
+			if target {
+				row.Target, row.Met = "≤ 1.1× peer", float64(ours) <= 1.1*float64(peer)
+			}
+			rows = append(rows, row, report.Row{
+				Bench: "plugins", Metric: fmt.Sprintf("%s %s %s via a bare byte relay (floor)", server, name, p.label), Unit: "µs",
+				Ours: report.Micros(bare), Peer: report.Micros(bpeer), HasPeer: true,
+			})
+		}
+	}
+	return rows
+}
+
+// timings holds, for each request of goplsRequests and each side
+// (gathering, bare relay, direct), each round's p50 and p99 in round order.
+type timings [][3]perRound
+
+type perRound struct{ p50, p99 []time.Duration }
+
+// measure times the requests against the language server at path ("" for
+// the installed gopls) through gathering, through a bare relay and direct,
+// in rounds with fresh processes, n requests per method and side in all;
+// it returns the timings and the requests per round.
+func (b *bench) measure(ctx context.Context, path string, n, rounds int, settle time.Duration) (timings, int, error) {
+	spec, _ := lspbridge.Lookup("gopls")
+	tag := "gopls"
+	if path != "" {
+		tag = "instant"
+	}
+	direct, err := spec.Resolve(lspbridge.Where{Path: path, StateDir: filepath.Join(b.dir, tag+"-direct")})
+	if err != nil {
+		return nil, 0, err
+	}
+	relay, err := spec.Resolve(lspbridge.Where{Path: path, StateDir: filepath.Join(b.dir, tag+"-relay")})
+	if err != nil {
+		return nil, 0, err
+	}
 	rounds = max(rounds, 1)
 	per := max(n/rounds, 1)
-	// quantiles[method][side] holds each round's p50s and p99s.
-	type perRound struct{ p50, p99 []time.Duration }
-	quantiles := make([][3]perRound, len(goplsRequests))
+	q := make(timings, len(goplsRequests))
 	for round := range rounds {
-		sides, err := b.goplsSides(ctx, round, direct, relay)
+		sides, err := b.goplsSides(ctx, tag, path, round, direct, relay, settle)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		err = func() error {
 			defer func() {
@@ -101,46 +176,23 @@ func (b *bench) gopls(ctx context.Context, n, rounds int) ([]report.Row, error) 
 				}
 				for s, ts := range times {
 					slices.Sort(ts)
-					quantiles[i][s].p50 = append(quantiles[i][s].p50, report.Quantile(ts, 0.5))
-					quantiles[i][s].p99 = append(quantiles[i][s].p99, report.Quantile(ts, 0.99))
+					q[i][s].p50 = append(q[i][s].p50, report.Quantile(ts, 0.5))
+					q[i][s].p99 = append(q[i][s].p99, report.Quantile(ts, 0.99))
 				}
 			}
 			return nil
 		}()
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	fmt.Printf("pluginbench: gopls, %d rounds of %d requests per method and side; each pair of figures from the round with the median ratio\n", rounds, per)
-	var rows []report.Row
-	for i, r := range goplsRequests {
-		name := r.method[len("textDocument/"):]
-		for _, p := range []struct {
-			label  string
-			rounds func(perRound) []time.Duration
-		}{{"p50", func(q perRound) []time.Duration { return q.p50 }}, {"p99", func(q perRound) []time.Duration { return q.p99 }}} {
-			rOurs, rBare, rPeer := p.rounds(quantiles[i][0]), p.rounds(quantiles[i][1]), p.rounds(quantiles[i][2])
-			fmt.Printf("  %s %s by round: ours %s; bare relay %s; direct %s; ours/direct %s\n", name, p.label,
-				micros(rOurs), micros(rBare), micros(rPeer), ratios(rOurs, rPeer))
-			ours, peer := medianRound(rOurs, rPeer)
-			bare, bpeer := medianRound(rBare, rPeer)
-			rows = append(rows, report.Row{
-				Bench: "plugins", Metric: fmt.Sprintf("gopls %s %s via gathering", name, p.label), Unit: "µs",
-				Ours: report.Micros(ours), Peer: report.Micros(peer), HasPeer: true,
-				Target: "≤ 1.1× peer", Met: float64(ours) <= 1.1*float64(peer),
-			}, report.Row{
-				Bench: "plugins", Metric: fmt.Sprintf("gopls %s %s via a bare byte relay (floor)", name, p.label), Unit: "µs",
-				Ours: report.Micros(bare), Peer: report.Micros(bpeer), HasPeer: true,
-			})
-		}
-	}
-	return rows, nil
+	return q, per, nil
 }
 
-// goplsSides starts gopls three ways: through gathering, through a bare
-// relay, and direct; waits until each answers, then lets gopls finish its
-// background analysis.
-func (b *bench) goplsSides(ctx context.Context, round int, direct, relay *lspbridge.Launch) ([]goplsSide, error) {
+// goplsSides starts the server (gopls, or the one at path) three ways:
+// through gathering, through a bare relay, and direct; waits until each
+// answers, then lets it settle: gopls finishes its background analysis.
+func (b *bench) goplsSides(ctx context.Context, tag, path string, round int, direct, relay *lspbridge.Launch, settle time.Duration) ([]goplsSide, error) {
 	var sides []goplsSide
 	stopAll := func() {
 		for _, s := range sides {
@@ -151,7 +203,7 @@ func (b *bench) goplsSides(ctx context.Context, round int, direct, relay *lspbri
 		name string
 		f    func() (*wire.Client, func() error, error)
 	}{
-		{"gathering", func() (*wire.Client, func() error, error) { return b.gatheringWithGopls(ctx, round) }},
+		{"gathering", func() (*wire.Client, func() error, error) { return b.gatheringWithGopls(ctx, tag, path, round) }},
 		{"bare relay", func() (*wire.Client, func() error, error) { return b.goplsRelayed(ctx, relay) }},
 		{"direct", func() (*wire.Client, func() error, error) { return b.goplsDirect(ctx, direct) }},
 	} {
@@ -269,10 +321,10 @@ func warm(f func() (time.Duration, error)) error {
 }
 
 // gatheringWithGopls starts a gathering session on OS pipes, as an editor
-// would reach it, with the gopls built-in as its only plugin, and opens
-// main.go in it.
-func (b *bench) gatheringWithGopls(ctx context.Context, round int) (*wire.Client, func() error, error) {
-	st, err := sqlite.Open(ctx, filepath.Join(b.dir, fmt.Sprintf("g%d.db", round)), nil)
+// would reach it, with the gopls built-in as its only plugin (running the
+// server at path when it is set), and opens main.go in it.
+func (b *bench) gatheringWithGopls(ctx context.Context, tag, path string, round int) (*wire.Client, func() error, error) {
+	st, err := sqlite.Open(ctx, filepath.Join(b.dir, fmt.Sprintf("%s%d.db", tag, round)), nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -280,11 +332,15 @@ func (b *bench) gatheringWithGopls(ctx context.Context, round int) (*wire.Client
 		st.Close()
 		return nil, nil, err
 	}
-	h, err := host.New(host.Config{
+	cfg := host.Config{
 		Logger:   b.log,
 		Builtins: []string{"gopls"},
-		CacheDir: filepath.Join(b.dir, "gcache"),
-	})
+		CacheDir: filepath.Join(b.dir, tag+"-cache"),
+	}
+	if path != "" {
+		cfg.ServerPaths = map[string]string{"gopls": path}
+	}
+	h, err := host.New(cfg)
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -21,7 +21,10 @@
 //     information, the same requests through a bare byte relay in
 //     gathering's place: what any process between editor and gopls costs
 //     on this machine. Needs gopls (scripts/langservers installs the pinned
-//     one); without it those rows are skipped with a message.
+//     one); without it those rows are skipped with a message;
+//   - with -instant, the same requests against bench/instantlsp, which
+//     answers at once: the µs gathering adds to a request beside those a
+//     bare relay adds, which gopls's own time and noise hide. No target.
 //
 // The program is its own plugin image: the host re-executes it as the
 // sandbox launcher (`plugin-exec`) and as the built-in plugins
@@ -80,6 +83,7 @@ func run() int {
 	rounds := flag.Int("rounds", 5, "gopls comparison rounds, each with fresh processes; each pair of figures is from the round with the median ratio")
 	starts := flag.Int("starts", 20, "cold starts per side")
 	withGopls := flag.Bool("gopls", true, "compare gopls through gathering with gopls direct")
+	instantPath := flag.String("instant", "", "also time the gopls requests against the bench/instantlsp `binary`, which answers at once: what gathering and a bare relay add to a request, without gopls's own time (information, no target)")
 	verbose := flag.Bool("v", false, "log the host and the plugins' stderr at debug level")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the gopls comparison (both sides; gathering runs in this process) to `file`")
 	flag.Parse()
@@ -114,6 +118,12 @@ func run() int {
 			}
 			defer stopProfile()
 			return b.gopls(ctx, *goplsN, *rounds)
+		},
+		func(ctx context.Context, _ int) ([]report.Row, error) {
+			if *instantPath == "" {
+				return nil, nil
+			}
+			return b.instant(ctx, *instantPath, *goplsN, *rounds)
 		},
 	} {
 		rs, err := step(ctx, 0)
