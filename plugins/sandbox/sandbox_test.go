@@ -21,16 +21,20 @@ func hostListener(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptAndClose(l)
 	return l.Addr().String()
+}
+
+// acceptAndClose accepts l's connections and closes each at once, until l
+// is closed.
+func acceptAndClose(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
 }
 
 func TestSandboxConfines(t *testing.T) {
@@ -184,15 +188,7 @@ func TestHostUnixSocketsHidden(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer l.Close()
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		go acceptAndClose(l)
 		got, _ := e.run(e.spec("dialunix:" + sock))
 		e.expect(got, map[string]string{"dialunix:" + sock: "ENOENT"})
 
