@@ -19,7 +19,8 @@ const module = "github.com/gathering-dev/gathering"
 var allowed = map[string][]string{
 	"protocol":                        {},
 	"protocol/lsp":                    {},
-	"internal/rpc":                    {"protocol", "internal/jsonvalid"},
+	"internal/rpc":                    {"protocol", "internal/jsonvalid", "internal/lspframe"},
+	"internal/lspframe":               {},
 	"internal/jsonvalid":              {},
 	"internal/jsonstr":                {},
 	"internal/testenv":                {},
@@ -36,7 +37,7 @@ var allowed = map[string][]string{
 	"plugins/sandbox":                 {"plugins/manifest"},
 	"plugins/manifest":                {},
 	"plugins/sdk/pluginv1":            {},
-	"plugins/sdk":                     {"plugins/sdk/pluginv1"},
+	"plugins/sdk":                     {"plugins/sdk/pluginv1", "internal/lspframe"},
 	"plugins/sdk/example":             {"plugins/sdk"},
 	"plugins/internal/":               {"plugins/sdk", "plugins/sdk/pluginv1"},
 	"plugins/builtin/golang":          {"plugins/sdk"},

@@ -14,6 +14,7 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 
 	"github.com/gathering-dev/gathering/internal/jsonvalid"
+	"github.com/gathering-dev/gathering/internal/lspframe"
 	"github.com/gathering-dev/gathering/protocol"
 )
 
@@ -96,7 +97,7 @@ func (c *codec) WriteObject(w io.Writer, obj any) error {
 		return err
 	}
 	var hdr [40]byte
-	h := appendHeader(hdr[:0], len(data))
+	h := lspframe.AppendHeader(hdr[:0], len(data))
 	if bw, ok := w.(*bufio.Writer); ok && len(h)+len(data) <= bw.Available() {
 		bw.Write(h)
 		_, err = bw.Write(data)
@@ -104,13 +105,6 @@ func (c *codec) WriteObject(w io.Writer, obj any) error {
 	}
 	_, err = w.Write(append(append(make([]byte, 0, len(h)+len(data)), h...), data...))
 	return err
-}
-
-// appendHeader appends the header of a message whose body is n bytes.
-func appendHeader(dst []byte, n int) []byte {
-	dst = append(dst, "Content-Length: "...)
-	dst = strconv.AppendInt(dst, int64(n), 10)
-	return append(dst, "\r\n\r\n"...)
 }
 
 // ReadObject implements jsonrpc2.ObjectCodec.
@@ -378,28 +372,13 @@ func readHeader(r *bufio.Reader) (int64, error) {
 			return 0, fmt.Errorf("malformed header line %q", line)
 		}
 		if bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Length")) {
-			n, ok := parseLength(bytes.TrimSpace(value))
-			if !ok {
+			n, ok := lspframe.ParseLength(bytes.TrimSpace(value))
+			if !ok || n == 0 {
 				return 0, fmt.Errorf("bad Content-Length %q", value)
 			}
 			length = n
 		}
 	}
-}
-
-// parseLength parses a Content-Length value: decimal digits, over 0.
-func parseLength(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 { // 18 digits cannot overflow
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, n > 0
 }
 
 // findID returns the id member of a JSON object, or nil.

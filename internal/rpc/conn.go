@@ -18,6 +18,7 @@ import (
 
 	"github.com/sourcegraph/jsonrpc2"
 
+	"github.com/gathering-dev/gathering/internal/lspframe"
 	"github.com/gathering-dev/gathering/protocol"
 )
 
@@ -208,7 +209,7 @@ func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
 	const prefix, key = `{"jsonrpc":"2.0","id":`, `,"result":`
 	n := len(prefix) + len(idJSON) + len(key) + len(data) + 1
 	msg := make([]byte, 0, n+32)
-	msg = appendHeader(msg, n)
+	msg = lspframe.AppendHeader(msg, n)
 	msg = append(msg, prefix...)
 	msg = append(msg, idJSON...)
 	msg = append(msg, key...)

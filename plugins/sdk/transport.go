@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"math"
 	"sync"
 
 	"google.golang.org/grpc"
 
+	"github.com/gathering-dev/gathering/internal/lspframe"
 	"github.com/gathering-dev/gathering/plugins/sdk/pluginv1"
 )
 
@@ -98,9 +99,11 @@ func (t *stdioTransport) Read() ([]byte, error) {
 			return nil, fmt.Errorf("%w: %q", errBadHeader, text)
 		}
 		if bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Length")) {
-			if length, ok = parseLength(bytes.TrimSpace(value)); !ok {
+			n, ok := lspframe.ParseLength(bytes.TrimSpace(value))
+			if !ok || n > math.MaxInt {
 				return nil, fmt.Errorf("%w: %q", errBadHeader, text)
 			}
+			length = int(n)
 		}
 	}
 	if length < 0 {
@@ -119,31 +122,12 @@ func (t *stdioTransport) Read() ([]byte, error) {
 	return body, nil
 }
 
-// parseLength parses a Content-Length value: decimal digits, without
-// overflow.
-func parseLength(b []byte) (int, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
 // Write frames b in a buffer it keeps between messages (a large one is
 // let go), so that header and body go out in one write.
 func (t *stdioTransport) Write(b []byte) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	frame := append(t.buf[:0], "Content-Length: "...)
-	frame = strconv.AppendInt(frame, int64(len(b)), 10)
-	frame = append(frame, "\r\n\r\n"...)
-	frame = append(frame, b...)
+	frame := append(lspframe.AppendHeader(t.buf[:0], len(b)), b...)
 	_, err := t.w.Write(frame)
 	if cap(frame) <= keptFrameBytes {
 		t.buf = frame
