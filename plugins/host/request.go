@@ -480,9 +480,9 @@ func (s *Session) custom(ctx context.Context, q *query) (json.RawMessage, error)
 // documentURI returns params.textDocument.uri. It is read straight off
 // the bytes, in whatever order the editor wrote the keys, when each of the
 // two objects names its key once, exactly and without escapes, and the uri
-// is plain ASCII (editors percent-encode the rest); else params are decoded, so that the answer is always
-// encoding/json's (which takes the last of repeated keys and matches names
-// without regard to case).
+// is plain ASCII (editors percent-encode the rest); else params are
+// decoded, so that the answer is always encoding/json's (which takes the
+// last of repeated keys and matches names without regard to case).
 func documentURI(params json.RawMessage) (string, bool) {
 	if doc, ok := uniqueField(params, "textDocument"); ok {
 		if uri, ok := uniqueField(doc, "uri"); ok && len(uri) > 2 && uri[0] == '"' && plainASCII(uri) {
