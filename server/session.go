@@ -310,13 +310,14 @@ func (s *Session) forward(ctx context.Context, m *method, r *rpc.Request, key st
 		}
 		// The session's context may have ended (that is how its requests
 		// are cancelled at its end); the answer still goes out.
+		replyCtx := context.WithoutCancel(ctx)
 		switch {
 		case err != nil:
-			s.replyError(context.WithoutCancel(ctx), r.ID, err)
+			s.replyError(replyCtx, r.ID, err)
 		case len(res) == 0:
-			s.reply(context.WithoutCancel(ctx), r.ID, json.RawMessage("null"))
+			s.reply(replyCtx, r.ID, json.RawMessage("null"))
 		default:
-			s.reply(context.WithoutCancel(ctx), r.ID, res)
+			s.reply(replyCtx, r.ID, res)
 		}
 	})
 	if ok {

@@ -63,8 +63,8 @@ func (pi *pluginInstance) forwardView() (inst instance, caps map[string]any, enc
 // with $/cancelRequest sent, request_cancelled when the caller calls the
 // cancel Forward returns first (ctx bounds only the sending: watching a
 // context per request cost five allocations and two locks on the
-// session's), and the plugin's errors with its name. cancel does nothing once reply
-// has run.
+// session's), and the plugin's errors with its name. cancel does nothing
+// once reply has run.
 //
 // Forward returns false, having done nothing, when the request needs more:
 // no such document or several plugins for it, an instance still starting
