@@ -86,13 +86,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		stop, err := report.StartCPUProfile(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer stop()
+	stopProfile, err := report.CPUProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	var sizes []int
 	for f := range strings.SplitSeq(*sizesFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -174,20 +173,3 @@ func Micros(d time.Duration) float64 { return float64(d) / float64(time.Microsec
 
 // Millis returns d in milliseconds.
 func Millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// StartCPUProfile starts writing a CPU profile to path and returns the
-// function that stops it.
-func StartCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
-}
