@@ -17,11 +17,11 @@
 //     gopls over its stdio: p50 and p99 within 1.1×. There are -rounds
 //     rounds with fresh processes, all sides of a round timed in turn;
 //     each pair of figures is from the round whose ratio is the median of
-//     the rounds' ratios. Beside them, for
-//     information, the same requests through a bare byte relay in
-//     gathering's place: what any process between editor and gopls costs
-//     on this machine. Needs gopls (scripts/langservers installs the pinned
-//     one); without it those rows are skipped with a message;
+//     the rounds' ratios. Beside them, for information, the same requests
+//     through a bare byte relay in gathering's place: what any process
+//     between editor and gopls costs on this machine. Needs gopls
+//     (scripts/langservers installs the pinned one); without it those rows
+//     are skipped with a message;
 //   - with -instant, the same requests against bench/instantlsp, which
 //     answers at once: the µs gathering adds to a request beside those a
 //     bare relay adds, which gopls's own time and noise hide. No target.
