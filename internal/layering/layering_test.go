@@ -19,7 +19,7 @@ const module = "github.com/gathering-dev/gathering"
 var allowed = map[string][]string{
 	"protocol":                        {},
 	"protocol/lsp":                    {},
-	"internal/rpc":                    {"protocol", "internal/jsonvalid", "internal/lspframe"},
+	"internal/rpc":                    {"protocol", "internal/jsonstr", "internal/jsonvalid", "internal/lspframe"},
 	"internal/lspframe":               {},
 	"internal/jsonvalid":              {},
 	"internal/jsonstr":                {},

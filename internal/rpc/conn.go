@@ -18,6 +18,7 @@ import (
 
 	"github.com/sourcegraph/jsonrpc2"
 
+	"github.com/gathering-dev/gathering/internal/jsonstr"
 	"github.com/gathering-dev/gathering/internal/lspframe"
 	"github.com/gathering-dev/gathering/protocol"
 )
@@ -202,10 +203,7 @@ func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
 		data = []byte("null")
 	}
 	var idBuf [24]byte
-	idJSON, err := appendID(idBuf[:0], id.id)
-	if err != nil {
-		return err
-	}
+	idJSON := appendID(idBuf[:0], id.id)
 	const prefix, key = `{"jsonrpc":"2.0","id":`, `,"result":`
 	n := len(prefix) + len(idJSON) + len(key) + len(data) + 1
 	msg := make([]byte, 0, n+32)
@@ -223,14 +221,13 @@ func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
 	return c.stream.WriteObject(framed(msg))
 }
 
-// appendID appends id as JSON: a number as its digits, without the
-// reflection json.Marshal would take.
-func appendID(dst []byte, id jsonrpc2.ID) ([]byte, error) {
+// appendID appends id as JSON, as jsonrpc2's MarshalJSON writes it but
+// without the reflection json.Marshal takes.
+func appendID(dst []byte, id jsonrpc2.ID) []byte {
 	if !id.IsString {
-		return strconv.AppendUint(dst, id.Num, 10), nil
+		return strconv.AppendUint(dst, id.Num, 10)
 	}
-	b, err := json.Marshal(id.Str)
-	return append(dst, b...), err
+	return jsonstr.Append(dst, id.Str)
 }
 
 // ReplyError answers request id with an error.
