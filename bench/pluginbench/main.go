@@ -85,7 +85,7 @@ func run() int {
 	withGopls := flag.Bool("gopls", true, "compare gopls through gathering with gopls direct")
 	instantPath := flag.String("instant", "", "also time the gopls requests against the bench/instantlsp `binary`, which answers at once: what gathering and a bare relay add to a request, without gopls's own time (information, no target)")
 	verbose := flag.Bool("v", false, "log the host and the plugins' stderr at debug level")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the gopls comparison (both sides; gathering runs in this process) to `file`")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the gopls and instant-server comparisons (all sides; gathering and the relay run in this process) to `file`")
 	flag.Parse()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "pluginbench")
@@ -105,18 +105,21 @@ func run() int {
 	}
 	b := &bench{dir: dir, mod: mod, log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}
 	var rows []report.Row
+	// The CPU profile covers the gopls and instant-server comparisons.
+	stopProfile := func() error { return nil }
+	defer func() { stopProfile() }()
 	for _, step := range []func(context.Context, int) ([]report.Row, error){
 		func(ctx context.Context, _ int) ([]report.Row, error) { return b.overhead(ctx, *n) },
 		func(ctx context.Context, _ int) ([]report.Row, error) { return b.coldStart(ctx, *starts) },
 		func(ctx context.Context, _ int) ([]report.Row, error) {
-			if !*withGopls {
-				return nil, nil
-			}
-			stopProfile, err := report.CPUProfile(*cpuprofile)
+			stop, err := report.CPUProfile(*cpuprofile)
 			if err != nil {
 				return nil, err
 			}
-			defer stopProfile()
+			stopProfile = stop
+			if !*withGopls {
+				return nil, nil
+			}
 			return b.gopls(ctx, *goplsN, *rounds)
 		},
 		func(ctx context.Context, _ int) ([]report.Row, error) {
