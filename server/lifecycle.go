@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/gathering-dev/gathering/internal/rpc"
 	"github.com/gathering-dev/gathering/plugins/host"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/protocol/lsp"
@@ -149,9 +150,13 @@ func (s *Session) didCancel(_ context.Context, raw json.RawMessage) error {
 		return fmt.Errorf("decode params: %w", err)
 	}
 	id, err := lsp.CancelID(&p)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
+	case id.IsString:
+		s.cancel(rpc.StringID(id.Str))
+	case id.Num >= 0: // no request has a negative id: jsonrpc2 refuses them
+		s.cancel(rpc.NumberID(uint64(id.Num)))
 	}
-	s.cancel(id)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"reflect"
 
+	"github.com/gathering-dev/gathering/plugins/host"
 	"github.com/gathering-dev/gathering/protocol"
 	"github.com/gathering-dev/gathering/protocol/lsp"
 	"github.com/gathering-dev/gathering/workspace/document"
@@ -31,9 +32,10 @@ type method struct {
 	// instead of handle running on a goroutine of its own; it reports
 	// false when it did not take the request, and handle runs as usual.
 	// cancel ends a taken request early, with reply getting
-	// request_cancelled; ctx bounds only the taking. Language requests use
-	// it: see host.Session.Forward.
-	forward func(ctx context.Context, s *Session, params json.RawMessage, reply func(json.RawMessage, error)) (cancel func(), ok bool)
+	// request_cancelled; ctx bounds only the taking, and params are not
+	// kept once it returns. Language requests use it: see
+	// host.Session.Forward.
+	forward func(ctx context.Context, s *Session, params json.RawMessage, reply host.Reply) (cancel host.Canceler, ok bool)
 }
 
 // methodTable lists every method the server answers, beyond the lifecycle

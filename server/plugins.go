@@ -41,7 +41,7 @@ func pluginMethods() []*method {
 				}
 				return res, nil
 			},
-			forward: func(ctx context.Context, s *Session, raw json.RawMessage, reply func(json.RawMessage, error)) (func(), bool) {
+			forward: func(ctx context.Context, s *Session, raw json.RawMessage, reply host.Reply) (host.Canceler, bool) {
 				if ps := s.pluginSession(); ps != nil {
 					return ps.Forward(ctx, name, raw, reply)
 				}

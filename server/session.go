@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,7 +48,7 @@ type Session struct {
 	token     *auth.TokenHash // the token the session authenticated with, if any
 	state     state
 	encoding  document.Encoding
-	inflight  map[string]*running // by request id
+	inflight  map[rpc.ID]*running // by request id
 	plugins   *host.Session       // the session's language plugins; nil without any
 	exitCode  int
 	exited    chan struct{}
@@ -63,7 +64,7 @@ func newSession(s *Server, transport string, p Principal) *Session {
 		log:       s.log.With(slog.String("session", id), slog.String("transport", transport)),
 		docs:      document.NewStore(&document.Config{MaxBytes: s.cfg.MaxDocumentBytes, Logger: s.log}),
 		encoding:  document.UTF16,
-		inflight:  map[string]*running{},
+		inflight:  map[rpc.ID]*running{},
 		exitCode:  1,
 		exited:    make(chan struct{}),
 	}
@@ -197,13 +198,14 @@ func (s *Session) handleRequest(ctx context.Context, r *rpc.Request) {
 		s.replyError(ctx, r.ID, fmt.Errorf("%s: %w", r.Method, err))
 		return
 	}
-	s.dispatch(ctx, m, r)
+	s.dispatch(ctx, m, r, false)
 }
 
 // take is rpc.Options.Take: a request for a method that can be forwarded
 // to a plugin (a language request) is served as soon as its frame is read,
 // since forwarding needs only its method, id and params. Anything else goes
-// the usual way, through Handle.
+// the usual way, through Handle. r is the codec's, valid only until take
+// returns: dispatch copies it when the request goes on past that.
 func (s *Session) take(ctx context.Context, _ *rpc.Conn, r *rpc.Request) bool {
 	m := s.srv.methods[r.Method]
 	if m == nil || m.forward == nil {
@@ -219,13 +221,14 @@ func (s *Session) take(ctx context.Context, _ *rpc.Conn, r *rpc.Request) bool {
 		s.replyError(ctx, r.ID, fmt.Errorf("%s: %w", r.Method, err))
 		return true
 	}
-	s.dispatch(ctx, m, r)
+	s.dispatch(ctx, m, r, true)
 	return true
 }
 
 // dispatch runs an authorized request: inline, forwarded, or on a
-// goroutine of its own.
-func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request) {
+// goroutine of its own. borrowed says r is valid only until dispatch
+// returns (see take).
+func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request, borrowed bool) {
 	// Count the request before taking s.mu: the server's lock is never
 	// taken while a session's is held.
 	if !s.srv.begin() {
@@ -238,8 +241,8 @@ func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request) {
 		s.answer(ctx, ctx, m, &snap, r)
 		return
 	}
-	key := r.ID.String()
-	run := &running{}
+	key := r.ID
+	run := &running{s: s, ctx: ctx, id: r.ID, method: m.name}
 	s.mu.Lock()
 	var refuse error
 	if len(s.inflight) >= s.srv.cfg.MaxInFlight {
@@ -256,11 +259,14 @@ func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request) {
 		return
 	}
 
-	if m.forward != nil && s.forward(ctx, m, r, key, run) {
+	if m.forward != nil && s.forward(ctx, m, r, run) {
 		return
 	}
+	if borrowed {
+		r = &rpc.Request{Method: r.Method, ID: r.ID, Params: bytes.Clone(r.Params)}
+	}
 	rctx, cancel := context.WithCancel(ctx)
-	s.setCancel(run, cancel)
+	s.setCancel(run, cancelFunc(cancel))
 	snap := s.docs.Snapshot() // the documents as of this point on the wire
 	go func() {
 		defer s.srv.end()
@@ -275,22 +281,38 @@ func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request) {
 }
 
 // running is a request in flight: how to cancel it, once that is known,
-// and whether that was asked before. Its fields are guarded by the
-// session's mu.
+// and whether that was asked before, guarded by the session's mu; and, for
+// a forwarded request, what its answer needs, for it is its own host.Reply
+// (one allocation where a closure would be another).
 type running struct {
-	cancel    func()
+	cancel    canceler
 	cancelled bool
+
+	s      *Session
+	ctx    context.Context
+	id     rpc.ID
+	method string
+	start  time.Time // set when debug logging is on
 }
+
+// canceler cancels a running request: a forwarded request's
+// host.Canceler, or the context of one running on its own goroutine.
+type canceler interface{ Cancel() }
+
+// cancelFunc is a context's cancel as a canceler.
+type cancelFunc context.CancelFunc
+
+func (f cancelFunc) Cancel() { f() }
 
 // setCancel makes cancel the way to cancel run, calling it at once if
 // cancelling was asked before it was known.
-func (s *Session) setCancel(run *running, cancel func()) {
+func (s *Session) setCancel(run *running, cancel canceler) {
 	s.mu.Lock()
 	run.cancel = cancel
 	now := run.cancelled
 	s.mu.Unlock()
 	if now {
-		cancel()
+		cancel.Cancel()
 	}
 }
 
@@ -298,32 +320,38 @@ func (s *Session) setCancel(run *running, cancel func()) {
 // goroutine waiting, and no context of its own either: cancelling it
 // goes through the cancel it returns. The reply ends it as the request
 // goroutine would.
-func (s *Session) forward(ctx context.Context, m *method, r *rpc.Request, key string, run *running) bool {
-	start := time.Now()
-	cancel, ok := m.forward(ctx, s, r.Params, func(res json.RawMessage, err error) {
-		defer s.srv.end()
-		s.mu.Lock()
-		delete(s.inflight, key)
-		s.mu.Unlock()
-		if s.log.Enabled(ctx, slog.LevelDebug) {
-			s.log.Debug("request", slog.String("method", r.Method), slog.String("id", key), slog.Duration("took", time.Since(start)), slog.Bool("forwarded", true), slog.Any("error", err))
-		}
-		// The session's context may have ended (that is how its requests
-		// are cancelled at its end); the answer still goes out.
-		replyCtx := context.WithoutCancel(ctx)
-		switch {
-		case err != nil:
-			s.replyError(replyCtx, r.ID, err)
-		case len(res) == 0:
-			s.reply(replyCtx, r.ID, json.RawMessage("null"))
-		default:
-			s.reply(replyCtx, r.ID, res)
-		}
-	})
+func (s *Session) forward(ctx context.Context, m *method, r *rpc.Request, run *running) bool {
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		run.start = time.Now()
+	}
+	cancel, ok := m.forward(ctx, s, r.Params, run)
 	if ok {
 		s.setCancel(run, cancel)
 	}
 	return ok
+}
+
+// Reply answers a forwarded request (host.Reply) and ends it.
+func (run *running) Reply(res json.RawMessage, err error) {
+	s := run.s
+	defer s.srv.end()
+	s.mu.Lock()
+	delete(s.inflight, run.id)
+	s.mu.Unlock()
+	if !run.start.IsZero() {
+		s.log.Debug("request", slog.String("method", run.method), slog.String("id", run.id.String()), slog.Duration("took", time.Since(run.start)), slog.Bool("forwarded", true), slog.Any("error", err))
+	}
+	// The session's context may have ended (that is how its requests are
+	// cancelled at its end); the answer still goes out, since writing it
+	// does not depend on ctx.
+	switch {
+	case err != nil:
+		s.replyError(context.WithoutCancel(run.ctx), run.id, err)
+	default:
+		if err := s.conn.ReplyJSON(run.ctx, run.id, res); err != nil { // empty is null
+			s.log.Debug("reply not sent", slog.String("id", run.id.String()), slog.Any("error", err))
+		}
+	}
 }
 
 // answer runs a request and replies: -32800 when ctx was cancelled and the
@@ -356,16 +384,16 @@ func (s *Session) call(ctx context.Context, m *method, snap *document.Snapshot, 
 }
 
 // cancel cancels the running request with the given id, if any.
-func (s *Session) cancel(id string) {
+func (s *Session) cancel(id rpc.ID) {
 	s.mu.Lock()
-	var cancel func()
+	var cancel canceler
 	if run := s.inflight[id]; run != nil {
 		run.cancelled = true
 		cancel = run.cancel
 	}
 	s.mu.Unlock()
 	if cancel != nil {
-		cancel()
+		cancel.Cancel()
 	}
 }
 
@@ -373,7 +401,7 @@ func (s *Session) cancel(id string) {
 // forwarded request's answers at once, and its reply takes mu.
 func (s *Session) cancelAll() {
 	s.mu.Lock()
-	cancels := make([]func(), 0, len(s.inflight))
+	cancels := make([]canceler, 0, len(s.inflight))
 	for _, run := range s.inflight {
 		run.cancelled = true
 		if run.cancel != nil {
@@ -382,7 +410,7 @@ func (s *Session) cancelAll() {
 	}
 	s.mu.Unlock()
 	for _, cancel := range cancels {
-		cancel()
+		cancel.Cancel()
 	}
 }
 

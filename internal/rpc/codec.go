@@ -61,6 +61,10 @@ type codec struct {
 	paramsSet bool
 	// taker is Options.Take bound to the connection.
 	taker func(*Request) bool
+	// req is the request the taker is offered, reused; methods interns
+	// the method names of the requests split for it.
+	req     Request
+	methods map[string]string
 
 	// answers holds, by request id, the calls this side is waiting for
 	// and, once their answer is read, its result as sent; see expect.
@@ -71,7 +75,8 @@ type codec struct {
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // framed is a whole message, header and body, that WriteObject writes as
-// it is: [Conn.Reply] builds its answers that way.
+// it is when given a pointer to it: [Conn.Reply] builds its answers that
+// way.
 type framed []byte
 
 // WriteObject implements jsonrpc2.ObjectCodec. Each message reaches the
@@ -80,8 +85,8 @@ type framed []byte
 // a buffered header would go out in two writes or three, each waking the
 // reader for part of a message.
 func (c *codec) WriteObject(w io.Writer, obj any) error {
-	if f, ok := obj.(framed); ok {
-		_, err := w.Write(f)
+	if f, ok := obj.(*framed); ok {
+		_, err := w.Write(*f)
 		return err
 	}
 	var data []byte
@@ -167,7 +172,7 @@ func (c *codec) readOne(r *bufio.Reader, v any) (taken bool, err error) {
 		return false, fmt.Errorf("read frame body: %w", err)
 	}
 	if c.taker != nil {
-		if req, ok := commonRequest(body); ok && c.taker(req) {
+		if req, ok := c.commonRequest(body); ok && c.taker(req) {
 			return true, nil
 		}
 	}
@@ -276,8 +281,14 @@ var requestPrefix = []byte(`{"jsonrpc":"2.0","id":`)
 // {"jsonrpc":"2.0","id":N,"method":"M","params":P} with a number or a
 // plain string for N, a method without escapes and P exactly one JSON value
 // (so that it cannot carry more keys into the envelope). Anything else is
-// left to jsonrpc2. Params is a copy: body is reused.
-func commonRequest(body []byte) (*Request, bool) {
+// left to jsonrpc2.
+//
+// The request is c's own, and its Params are part of body: both are reused
+// for the next message, so the taker copies what it keeps. The method
+// name is interned. A request split this way allocates nothing (unless its
+// id is a string): the taker forwards most of them to a language server,
+// on a path where every allocation is memory fetched into a cold cache.
+func (c *codec) commonRequest(body []byte) (*Request, bool) {
 	rest, ok := bytes.CutPrefix(bytes.TrimRight(body, " \t\r\n"), requestPrefix)
 	if !ok || len(rest) == 0 || rest[len(rest)-1] != '}' {
 		return nil, false
@@ -311,12 +322,32 @@ func commonRequest(body []byte) (*Request, bool) {
 	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
 		return nil, false
 	}
-	method := string(rest[:end])
 	params, ok := bytes.CutPrefix(rest[end+1:], []byte(`,"params":`))
 	if !ok || !jsonvalid.Valid(params) {
 		return nil, false
 	}
-	return &Request{Method: method, ID: ID{id}, Params: bytes.Clone(bytes.TrimSpace(params))}, true
+	c.req = Request{Method: c.intern(rest[:end]), ID: ID{id}, Params: bytes.TrimSpace(params)}
+	return &c.req, true
+}
+
+// maxInterned bounds the method names a connection interns: a client
+// sending made-up methods gets a fresh string for each beyond it.
+const maxInterned = 512
+
+// intern returns name as a string, the same one each time for the first
+// maxInterned names.
+func (c *codec) intern(name []byte) string {
+	if s, ok := c.methods[string(name)]; ok {
+		return s
+	}
+	s := string(name)
+	if len(c.methods) < maxInterned {
+		if c.methods == nil {
+			c.methods = map[string]string{}
+		}
+		c.methods[s] = s
+	}
+	return s
 }
 
 // takeParams returns the params of the request ReadObject last returned,

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,12 @@ type ID struct{ id jsonrpc2.ID }
 
 // String returns the id as it is keyed: decimal for numbers, quoted for strings.
 func (id ID) String() string { return id.id.String() }
+
+// NumberID is the id n.
+func NumberID(n uint64) ID { return ID{jsonrpc2.ID{Num: n}} }
+
+// StringID is the id s.
+func StringID(s string) ID { return ID{jsonrpc2.ID{Str: s, IsString: true}} }
 
 // Request is one incoming request or notification. Params is nil when absent.
 type Request struct {
@@ -59,7 +66,8 @@ type Options struct {
 	// goroutine, in wire order with the Handler's calls, under the same
 	// rules. Decoding a request into jsonrpc2's types costs some 10 µs,
 	// which a request that is only passed on to a language server does not
-	// pay: jsonrpc2 never sees it.
+	// pay: jsonrpc2 never sees it. The Request and the bytes of its Params
+	// are reused once Take returns: Take copies what it keeps.
 	Take func(ctx context.Context, c *Conn, r *Request) bool
 }
 
@@ -190,15 +198,20 @@ func (c *Conn) Start() { c.start.Do(func() { close(c.started) }) }
 // message, each pass rescanning the result, which dominated large answers
 // such as a tree page.
 func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
-	var data []byte
 	if raw, ok := result.(json.RawMessage); ok {
-		data = raw
-	} else {
-		var err error
-		if data, err = json.Marshal(result); err != nil {
-			return fmt.Errorf("encode result: %w", err)
-		}
+		return c.ReplyJSON(ctx, id, raw)
 	}
+	data, err := json.Marshal(result)
+	if err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	return c.ReplyJSON(ctx, id, data)
+}
+
+// ReplyJSON answers request id with result, which must be valid JSON
+// (empty is null). It is Reply without the result going through an
+// interface, which costs an answer passed on as it came an allocation.
+func (c *Conn) ReplyJSON(ctx context.Context, id ID, data json.RawMessage) error {
 	if len(data) == 0 {
 		data = []byte("null")
 	}
@@ -206,20 +219,34 @@ func (c *Conn) Reply(ctx context.Context, id ID, result any) error {
 	idJSON := appendID(idBuf[:0], id.id)
 	const prefix, key = `{"jsonrpc":"2.0","id":`, `,"result":`
 	n := len(prefix) + len(idJSON) + len(key) + len(data) + 1
-	msg := make([]byte, 0, n+32)
+	f := replyPool.Get().(*framed)
+	msg := slices.Grow((*f)[:0], n+32)
 	msg = lspframe.AppendHeader(msg, n)
 	msg = append(msg, prefix...)
 	msg = append(msg, idJSON...)
 	msg = append(msg, key...)
 	msg = append(msg, data...)
 	msg = append(msg, '}')
+	*f = msg
+	defer func() {
+		if cap(*f) <= keptReplyBytes { // one large answer does not pin its buffer
+			replyPool.Put(f)
+		}
+	}()
 	select {
 	case <-c.conn.DisconnectNotify():
 		return jsonrpc2.ErrClosed
 	default:
 	}
-	return c.stream.WriteObject(framed(msg))
+	return c.stream.WriteObject(f) // written before it returns: f can be reused
 }
+
+// replyPool holds the buffers replies are framed in, so that an answer
+// costs no allocation of its own.
+var replyPool = sync.Pool{New: func() any { return new(framed) }}
+
+// keptReplyBytes is the largest reply buffer put back in replyPool.
+const keptReplyBytes = 64 << 10
 
 // appendID appends id as JSON, as jsonrpc2's MarshalJSON writes it but
 // without the reflection json.Marshal takes.

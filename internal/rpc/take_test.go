@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -27,7 +28,7 @@ func TestCommonRequest(t *testing.T) {
 		{body: `{"jsonrpc":"2.0","id":1,"method":"m\u0041","params":{}}`},
 		{body: `{"jsonrpc":"2.0","id":1,"method":"m"}`},
 	} {
-		r, ok := commonRequest([]byte(c.body))
+		r, ok := (&codec{}).commonRequest([]byte(c.body))
 		if ok != (c.method != "") {
 			t.Errorf("%s: taken %v", c.body, ok)
 			continue
@@ -100,5 +101,28 @@ func TestTakeKeepsWireOrder(t *testing.T) {
 	case extra := <-ts.order:
 		t.Errorf("the handler also saw %q", extra)
 	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// Splitting a request in the common shape allocates nothing once its
+// method is interned, and the interned names are bounded.
+func TestCommonRequestAllocatesNothing(t *testing.T) {
+	c := &codec{}
+	body := []byte(`{"jsonrpc":"2.0","id":1234,"method":"textDocument/hover","params":{"textDocument":{"uri":"file:///a.go"},"position":{"line":1,"character":2}}}`)
+	if _, ok := c.commonRequest(body); !ok {
+		t.Fatal("not split")
+	}
+	if n := testing.AllocsPerRun(100, func() { c.commonRequest(body) }); n != 0 {
+		t.Errorf("%v allocations per request", n)
+	}
+	for i := range maxInterned + 100 {
+		method := "m" + strconv.Itoa(i)
+		r, ok := c.commonRequest([]byte(`{"jsonrpc":"2.0","id":1,"method":"` + method + `","params":null}`))
+		if !ok || r.Method != method {
+			t.Fatalf("%s: split as %q, %v", method, r.Method, ok)
+		}
+	}
+	if len(c.methods) != maxInterned {
+		t.Errorf("%d names interned, want %d", len(c.methods), maxInterned)
 	}
 }

@@ -7,24 +7,53 @@ import (
 	"errors"
 	"time"
 
+	"github.com/gathering-dev/gathering/plugins/host/launch"
 	"github.com/gathering-dev/gathering/protocol"
 )
 
 // forwarder is an instance that can take a request with no goroutine
-// waiting on the answer (launch.Instance's Go).
+// waiting on the answer (launch.Instance's Go): ok is false, and done is
+// never called, when no process is running to take it.
 type forwarder interface {
-	Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done func(json.RawMessage, error)) (cancel func())
-	// Running reports whether requests go straight to a running process.
-	Running() bool
+	Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done launch.Answer) (cancel launch.Canceler, ok bool)
+}
+
+// A Reply receives the answer to a request [Session.Forward] sent.
+type Reply interface {
+	Reply(result json.RawMessage, err error)
+}
+
+// ReplyFunc is a function as a [Reply].
+type ReplyFunc func(result json.RawMessage, err error)
+
+// Reply calls f.
+func (f ReplyFunc) Reply(result json.RawMessage, err error) { f(result, err) }
+
+// A Canceler ends a forwarded request before its answer.
+type Canceler = launch.Canceler
+
+// forwardCall is a request Forward sent: what turns the plugin's answer
+// into the editor's. It is the request's one allocation in this package.
+type forwardCall struct {
+	s     *Session
+	q     query
+	pi    *pluginInstance
+	gen   int
+	reply Reply
+}
+
+// Answer implements launch.Answer.
+func (f *forwardCall) Answer(raw json.RawMessage, err error) {
+	f.reply.Reply(f.s.forwarded(&f.q, f.pi, f.gen, raw, err))
 }
 
 // soleServer returns the instance serving the open document uri when it
 // is the only one and the document is not over the size limit; nil
 // otherwise.
-func (s *Session) soleServer(uri string) *pluginInstance {
+func (s *Session) soleServer(uri []byte) *pluginInstance {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := s.docs[uri]
+	d := s.docs[string(uri)]
 	if d == nil || d.oversize || len(d.plugins) != 1 {
 		return nil
 	}
@@ -57,13 +86,15 @@ func (pi *pluginInstance) forwardView() (inst instance, caps map[string]any, enc
 // answers in a few hundred microseconds, the hand-offs between goroutines
 // that Request needs cost as much as the rest of the path together.
 //
+// Neither params nor the bytes of its uri are kept once Forward returns.
+//
 // The answer is what Request would give: the plugin's result as it sent it
 // (completion lists and tagged items go through the same tagging and
 // capping as Request's), plugin_timeout at the request kind's deadline
 // with $/cancelRequest sent, request_cancelled when the caller calls the
-// cancel Forward returns first (ctx bounds only the sending: watching a
+// Canceler Forward returns first (ctx bounds only the sending: watching a
 // context per request cost five allocations and two locks on the
-// session's), and the plugin's errors with its name. cancel does nothing
+// session's), and the plugin's errors with its name. Cancel does nothing
 // once reply has run.
 //
 // Forward returns false, having done nothing, when the request needs more:
@@ -71,13 +102,13 @@ func (pi *pluginInstance) forwardView() (inst instance, caps map[string]any, enc
 // or restarting, another position encoding, params to adjust (code
 // actions, progress tokens), one owner to pick, or an instance that cannot
 // forward. The caller then uses Request. reply must not block.
-func (s *Session) Forward(ctx context.Context, method string, params json.RawMessage, reply func(json.RawMessage, error)) (cancel func(), ok bool) {
+func (s *Session) Forward(ctx context.Context, method string, params json.RawMessage, reply Reply) (cancel Canceler, ok bool) {
 	r, ok := routes[method]
 	if !ok || r.target != byDocument || r.merge == mergeOwner || method == "textDocument/codeAction" ||
 		len(params) > MaxParamsBytes || bytes.Contains(params, []byte(`Token"`)) {
 		return nil, false
 	}
-	uri, ok := documentURI(params)
+	uri, ok := documentURIBytes(params)
 	if !ok {
 		return nil, false // Request names the bad params
 	}
@@ -87,13 +118,15 @@ func (s *Session) Forward(ctx context.Context, method string, params json.RawMes
 	}
 	inst, caps, enc, gen, ready := pi.forwardView()
 	f, canForward := inst.(forwarder)
-	if !ready || !canForward || !f.Running() || enc != s.enc || !hasCapability(caps, r.capability) {
+	if !ready || !canForward || enc != s.enc || !hasCapability(caps, r.capability) {
 		return nil, false
 	}
-	q := &query{method: method, route: r, params: params, parent: ctx, deadline: s.h.deadlines.of(r.kind), uri: uri}
-	return f.Go(ctx, time.Now().Add(q.deadline), method, params, func(raw json.RawMessage, err error) {
-		reply(s.forwarded(q, pi, gen, raw, err))
-	}), true
+	fc := &forwardCall{s: s, pi: pi, gen: gen, reply: reply,
+		q: query{method: method, route: r, parent: ctx, deadline: s.h.deadlines.of(r.kind)}}
+	if r.tag || r.merge == mergeCompletion {
+		fc.q.uri = string(uri) // the tags name it
+	}
+	return f.Go(ctx, time.Now().Add(fc.q.deadline), method, params, fc)
 }
 
 // forwarded turns a forwarded request's answer into the editor's, as ask

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gathering-dev/gathering/plugins/host/launch"
 	"github.com/gathering-dev/gathering/protocol"
 )
 
@@ -22,14 +23,14 @@ func forward(t *testing.T, s *Session, ctx context.Context, method string, param
 		err error
 	}
 	ch := make(chan answer, 2)
-	cancel, ok := s.Forward(ctx, method, raw, func(res json.RawMessage, err error) { ch <- answer{res, err} })
+	cancel, ok := s.Forward(ctx, method, raw, ReplyFunc(func(res json.RawMessage, err error) { ch <- answer{res, err} }))
 	if !ok {
 		return nil, nil, false
 	}
 	select {
 	case <-ctx.Done(): // Forward watches no ctx once it has sent: the editor's cancel comes this way
 		if ctx.Err() == context.Canceled {
-			cancel()
+			cancel.Cancel()
 		}
 	case a := <-ch:
 		ch <- a
@@ -230,6 +231,6 @@ func FuzzDocumentURI(f *testing.F) {
 // forwardable reports whether Forward would find pi ready.
 func forwardable(pi *pluginInstance) bool {
 	inst, _, _, _, ok := pi.forwardView()
-	f, canForward := inst.(forwarder)
-	return ok && canForward && f.Running()
+	_, canForward := inst.(forwarder)
+	return ok && canForward && inst.Status().State == string(launch.StateRunning)
 }

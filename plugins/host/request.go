@@ -484,9 +484,16 @@ func (s *Session) custom(ctx context.Context, q *query) (json.RawMessage, error)
 // decoded, so that the answer is always encoding/json's (which takes the
 // last of repeated keys and matches names without regard to case).
 func documentURI(params json.RawMessage) (string, bool) {
+	uri, ok := documentURIBytes(params)
+	return string(uri), ok
+}
+
+// documentURIBytes is documentURI without the copy when the uri can be
+// read off the bytes: then it is part of params.
+func documentURIBytes(params json.RawMessage) ([]byte, bool) {
 	if doc, ok := uniqueField(params, "textDocument"); ok {
 		if uri, ok := uniqueField(doc, "uri"); ok && len(uri) > 2 && uri[0] == '"' && plainASCII(uri) {
-			return string(uri[1 : len(uri)-1]), true
+			return uri[1 : len(uri)-1], true
 		}
 	}
 	var p struct {
@@ -495,9 +502,9 @@ func documentURI(params json.RawMessage) (string, bool) {
 		} `json:"textDocument"`
 	}
 	if json.Unmarshal(params, &p) != nil || p.TextDocument.URI == "" {
-		return "", false
+		return nil, false
 	}
-	return p.TextDocument.URI, true
+	return []byte(p.TextDocument.URI), true
 }
 
 // uniqueField returns the value of key name in the JSON object obj, as

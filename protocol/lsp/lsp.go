@@ -10,7 +10,6 @@ package lsp
 
 import (
 	"fmt"
-	"strconv"
 
 	"go.lsp.dev/protocol"
 )
@@ -101,17 +100,23 @@ func ChangeText(change protocol.TextDocumentContentChangeEvent) (*Range, string,
 	}
 }
 
-// CancelID returns the id a $/cancelRequest names, in the form the transport
-// prints request ids: a decimal number, or a quoted string.
-func CancelID(p *CancelParams) (string, error) {
+// CancelID returns the id a $/cancelRequest names.
+func CancelID(p *CancelParams) (RequestID, error) {
 	switch id := p.ID.(type) {
 	case protocol.Integer:
-		return strconv.FormatInt(int64(id), 10), nil
+		return RequestID{Num: int64(id)}, nil
 	case protocol.String:
-		return strconv.Quote(string(id)), nil
+		return RequestID{Str: string(id), IsString: true}, nil
 	default:
-		return "", fmt.Errorf("cancel request id %v is neither integer nor string", p.ID)
+		return RequestID{}, fmt.Errorf("cancel request id %v is neither integer nor string", p.ID)
 	}
+}
+
+// RequestID is a request's id: Str when IsString, else Num.
+type RequestID struct {
+	Num      int64
+	Str      string
+	IsString bool
 }
 
 // FolderURIs returns the URI and name of each workspace folder in an

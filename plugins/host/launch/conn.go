@@ -11,17 +11,37 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc"
+
+	"github.com/gathering-dev/gathering/internal/jsonvalid"
 	"github.com/gathering-dev/gathering/plugins/sdk/pluginv1"
 	"github.com/gathering-dev/gathering/protocol"
 )
 
-// frameStream is the host's end of a Session stream: one JSON-RPC message
-// per Frame. grpc.BidiStreamingClient[pluginv1.Frame, pluginv1.Frame]
-// satisfies it. Send is called by the holder of conn.sendSem only; Recv
-// only from the read loop.
-type frameStream interface {
-	Send(*pluginv1.Frame) error
-	Recv() (*pluginv1.Frame, error)
+// messageStream is the host's end of a plugin's session, one JSON-RPC
+// message at a time: a gRPC Session stream (grpcFrames) or a stdio
+// plugin's pipes (stdioFrames). Send is called by the holder of
+// conn.sendSem only, and msg is not kept once it returns; Recv only from
+// the read loop.
+type messageStream interface {
+	Send(msg []byte) error
+	Recv() ([]byte, error)
+}
+
+// grpcFrames is a go-plugin Session stream as a messageStream: one message
+// per Frame.
+type grpcFrames struct {
+	s grpc.BidiStreamingClient[pluginv1.Frame, pluginv1.Frame]
+}
+
+func (g grpcFrames) Send(msg []byte) error { return g.s.Send(&pluginv1.Frame{Message: msg}) }
+
+func (g grpcFrames) Recv() ([]byte, error) {
+	f, err := g.s.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return f.Message, nil
 }
 
 // deliveryQueue bounds the messages from the plugin that wait for the
@@ -36,7 +56,7 @@ const deliveryQueue = 64
 // never holds up the answers to calls. All methods are safe for concurrent
 // use.
 type conn struct {
-	stream   frameStream
+	stream   messageStream
 	handler  Handler
 	maxBytes int
 	log      *slog.Logger
@@ -77,6 +97,14 @@ type conn struct {
 	// failing at once, so that the owner can find a better cause (the
 	// process's exit status) and then call fail.
 	onEnd func(error)
+
+	// crashed is the error for a call the plugin did not answer because
+	// the conn ended for cause; nil gives cause itself.
+	crashed func(cause error) error
+
+	// wbuf is where start encodes its requests; the holder of sendSem
+	// owns it.
+	wbuf []byte
 }
 
 // envelope is any JSON-RPC message, decoded once: a request (ID and Method),
@@ -100,7 +128,7 @@ type wireError struct {
 	Data    json.RawMessage `json:"data,omitempty"`
 }
 
-func newConn(stream frameStream, h Handler, maxBytes int, log *slog.Logger, trace func(bool, []byte)) *conn {
+func newConn(stream messageStream, h Handler, maxBytes int, log *slog.Logger, trace func(bool, []byte)) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
 		stream:   stream,
@@ -125,7 +153,7 @@ func (c *conn) run() {
 	go c.deliverLoop()
 	defer close(c.deliver)
 	for {
-		f, err := c.stream.Recv()
+		msg, err := c.stream.Recv()
 		if err != nil {
 			err = fmt.Errorf("session stream ended: %w", err)
 			if c.onEnd != nil {
@@ -136,16 +164,18 @@ func (c *conn) run() {
 			return
 		}
 		if c.trace != nil {
-			c.trace(false, f.Message)
+			c.trace(false, msg)
 		}
-		if !c.receive(f.Message) {
+		if !c.receive(msg) {
 			return
 		}
 	}
 }
 
 // receive routes one message from the plugin; it reports false once the
-// conn has failed and reading should stop.
+// conn has failed and reading should stop. An answer to a forwarded
+// request costs no allocation here: e is copied to the heap only to be
+// handed to another goroutine.
 func (c *conn) receive(msg []byte) bool {
 	var e envelope
 	if err := decodeEnvelope(msg, &e); err != nil || (e.Method == "" && e.ID == nil) {
@@ -156,7 +186,7 @@ func (c *conn) receive(msg []byte) bool {
 		return true
 	}
 	if e.Method == "" {
-		c.response(&e)
+		c.response(e)
 		return true
 	}
 	if e.ID == nil && e.Method == "$/cancelRequest" {
@@ -182,8 +212,10 @@ func (c *conn) receive(msg []byte) bool {
 		c.incoming[string(e.ID)] = cancel
 		c.mu.Unlock()
 	}
+	queued := new(envelope)
+	*queued = e
 	select {
-	case c.deliver <- &e:
+	case c.deliver <- queued:
 		return true
 	case <-c.done:
 		return false
@@ -191,16 +223,20 @@ func (c *conn) receive(msg []byte) bool {
 }
 
 // response hands an answer to the Call waiting for it.
-func (c *conn) response(e *envelope) {
+func (c *conn) response(e envelope) {
 	id, err := strconv.ParseInt(string(e.ID), 10, 64)
 	c.mu.Lock()
-	ch := c.pending[id]
-	delete(c.pending, id)
 	a := c.async[id]
-	delete(c.async, id)
+	var ch chan *envelope
+	if a != nil {
+		delete(c.async, id)
+	} else {
+		ch = c.pending[id]
+		delete(c.pending, id)
+	}
 	c.mu.Unlock()
 	if err == nil && a != nil {
-		a.done(e.answer())
+		a.done.Answer(e.answer())
 		return
 	}
 	if err != nil || ch == nil {
@@ -208,7 +244,9 @@ func (c *conn) response(e *envelope) {
 		c.log.Debug("plugin answered a request the host is not waiting for; dropped", "id", string(e.ID))
 		return
 	}
-	ch <- e
+	waited := new(envelope)
+	*waited = e
+	ch <- waited
 }
 
 // deliverLoop gives the plugin's notifications and requests to the Handler,
@@ -264,25 +302,51 @@ var errConnDone = errors.New("session ended")
 // sender ends with ctx; a Send already under way is not abandoned.
 func (c *conn) send(ctx context.Context, msg []byte) error {
 	if len(msg) > c.maxBytes {
-		return protocol.Errorf(protocol.ErrTooLarge, "message of %d bytes is over the %d-byte limit for plugin messages", len(msg), c.maxBytes)
+		return tooLarge(len(msg), c.maxBytes)
 	}
+	if err := c.lockSend(ctx); err != nil {
+		return err
+	}
+	defer func() { <-c.sendSem }()
+	return c.sendLocked(msg)
+}
+
+func tooLarge(n, max int) error {
+	return protocol.Errorf(protocol.ErrTooLarge, "message of %d bytes is over the %d-byte limit for plugin messages", n, max)
+}
+
+// lockSend takes the right to send, sendSem, until ctx ends or the conn
+// does. The caller releases it with <-c.sendSem.
+func (c *conn) lockSend(ctx context.Context) error {
 	select {
 	case <-c.done:
 		return errConnDone
 	default:
 	}
 	select {
+	case c.sendSem <- struct{}{}: // the usual case, without the general select's cost
+		return nil
+	default:
+	}
+	select {
 	case c.sendSem <- struct{}{}:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.done:
 		return errConnDone
 	}
-	defer func() { <-c.sendSem }()
+}
+
+// sendLocked is send for the holder of sendSem.
+func (c *conn) sendLocked(msg []byte) error {
+	if len(msg) > c.maxBytes {
+		return tooLarge(len(msg), c.maxBytes)
+	}
 	if c.trace != nil {
 		c.trace(true, msg)
 	}
-	if err := c.stream.Send(&pluginv1.Frame{Message: msg}); err != nil {
+	if err := c.stream.Send(msg); err != nil {
 		// The stream is broken; Recv reports why, and the conn fails then.
 		return fmt.Errorf("session stream: send: %w", err)
 	}
@@ -308,8 +372,16 @@ func (c *conn) fail(cause error) {
 	close(c.done)
 	c.cancel()
 	for _, a := range async {
-		a.done(nil, a.crashed(cause))
+		a.done.Answer(nil, c.crashedErr(cause))
 	}
+}
+
+// crashedErr is c.crashed(cause), or cause when there is no crashed.
+func (c *conn) crashedErr(cause error) error {
+	if c.crashed == nil {
+		return cause
+	}
+	return c.crashed(cause)
 }
 
 // err returns why the conn ended, or nil while it lives.
@@ -325,8 +397,9 @@ func (c *conn) err() error {
 // call sends a request and waits for its answer, the end of ctx, or the end
 // of the conn. When ctx ends first it sends $/cancelRequest for the request
 // and returns a *CallError wrapping ctx's error. When the conn ends first it
-// returns crashed(cause).
-func (c *conn) call(ctx context.Context, method string, params any, crashed func(error) error) (json.RawMessage, error) {
+// returns c.crashed(cause).
+func (c *conn) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	crashed := c.crashedErr
 	if err := ctx.Err(); err != nil {
 		return nil, &CallError{Method: method, Ctx: err}
 	}
@@ -377,15 +450,46 @@ func (c *conn) call(ctx context.Context, method string, params any, crashed func
 	}
 }
 
+// An Answer receives the answer to a request sent with [Instance.Go]: the
+// plugin's result, or the error Call would have returned.
+type Answer interface {
+	Answer(result json.RawMessage, err error)
+}
+
+// AnswerFunc is a function as an [Answer].
+type AnswerFunc func(result json.RawMessage, err error)
+
+// Answer calls f.
+func (f AnswerFunc) Answer(result json.RawMessage, err error) { f(result, err) }
+
+// A Canceler ends a request sent with [Instance.Go] before its answer.
+type Canceler interface {
+	Cancel()
+}
+
 // asyncCall is a request sent by start: its answer goes to done, on the
-// read loop, instead of to a waiting caller.
+// read loop, instead of to a waiting caller. It is its own Canceler, so
+// that a forwarded request costs no closure for its cancel.
 type asyncCall struct {
+	c        *conn
 	id       int64
 	method   string
 	deadline time.Time
-	done     func(json.RawMessage, error)
-	crashed  func(error) error
+	done     Answer
 }
+
+// Cancel ends the call with context.Canceled, $/cancelRequest sent, unless
+// it has been answered.
+func (a *asyncCall) Cancel() {
+	if a.c.takeAsync(a.id) != nil {
+		a.c.cancelAsync(a, context.Canceled)
+	}
+}
+
+// noCancel is the Canceler of a request that has already been answered.
+type noCancel struct{}
+
+func (noCancel) Cancel() {}
 
 // start sends a request without waiting for it: done gets exactly once
 // what call would have returned. It runs on the read loop when the plugin
@@ -393,61 +497,69 @@ type asyncCall struct {
 // deadline passes (after $/cancelRequest has been queued; a zero deadline
 // is none) or when the caller cancels, or on this one, before start
 // returns, when the request cannot be sent. ctx bounds only the sending:
-// the call is ended early with the cancel start returns, which does
+// the call is ended early with the Canceler start returns, which does
 // nothing once done has run. Watching ctx instead (context.AfterFunc)
 // cost each forwarded request five allocations and a lock on the parent
 // context. done must not block: it holds up every answer behind it.
-func (c *conn) start(ctx context.Context, deadline time.Time, method string, params json.RawMessage, crashed func(error) error, done func(json.RawMessage, error)) (cancel func()) {
+//
+// The request is encoded into the conn's own buffer while start holds the
+// right to send, so that it costs no allocation but its asyncCall: on a
+// path that runs once per keystroke after the CPU's caches have gone cold,
+// every object allocated is memory fetched.
+func (c *conn) start(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done Answer) Canceler {
 	if err := ctx.Err(); err != nil {
-		done(nil, &CallError{Method: method, Ctx: err})
-		return noCancel
+		done.Answer(nil, &CallError{Method: method, Ctx: err})
+		return noCancel{}
 	}
 	id := c.nextID.Add(1)
-	msg, err := encodeRequest(id, method, params)
-	if err != nil {
-		done(nil, err)
-		return noCancel
-	}
-	a := &asyncCall{id: id, method: method, deadline: deadline, done: done, crashed: crashed}
+	a := &asyncCall{c: c, id: id, method: method, deadline: deadline, done: done}
 	c.mu.Lock()
 	if c.failed {
 		c.mu.Unlock()
-		done(nil, crashed(c.cause))
-		return noCancel
+		done.Answer(nil, c.crashedErr(c.cause))
+		return noCancel{}
 	}
 	c.async[id] = a
 	if !deadline.IsZero() && (c.expiryAt.IsZero() || deadline.Before(c.expiryAt)) {
 		c.armExpiry(deadline)
 	}
 	c.mu.Unlock()
-	if err := c.send(ctx, msg); err != nil {
+	var err error
+	if params != nil && !jsonvalid.Valid(params) {
+		err = fmt.Errorf("%w of %s: raw JSON is not valid", errEncode, method)
+	} else if err = c.lockSend(ctx); err == nil {
+		msg := appendRequest(c.wbuf[:0], id, method, params)
+		err = c.sendLocked(msg)
+		if cap(msg) <= keptRequestBytes {
+			c.wbuf = msg
+		}
+		<-c.sendSem
+	}
+	if err != nil {
 		// A broken stream is left to fail, which answers the call with the
 		// cause; a refusal or the caller giving up is answered here.
-		if !errors.Is(err, protocol.ErrTooLarge) && (ctx.Err() == nil || c.err() != nil) {
-			return noCancel
+		if !errors.Is(err, protocol.ErrTooLarge) && !errors.Is(err, errEncode) && (ctx.Err() == nil || c.err() != nil) {
+			return noCancel{}
 		}
 		if a := c.takeAsync(id); a != nil {
 			if ctx.Err() != nil {
 				err = &CallError{Method: method, Ctx: ctx.Err()}
 			}
-			done(nil, err)
+			done.Answer(nil, err)
 		}
-		return noCancel
+		return noCancel{}
 	}
-	return func() {
-		if a := c.takeAsync(id); a != nil {
-			c.cancelAsync(a, context.Canceled)
-		}
-	}
+	return a
 }
 
-func noCancel() {}
+// keptRequestBytes is the largest request buffer a conn keeps for the next.
+const keptRequestBytes = 64 << 10
 
 // cancelAsync ends a call taken from c.async for why: $/cancelRequest is
 // queued and done gets the *CallError.
 func (c *conn) cancelAsync(a *asyncCall, why error) {
 	c.sendCancel(a.id)
-	a.done(nil, &CallError{Method: a.method, ID: a.id, Ctx: why, Sent: true})
+	a.done.Answer(nil, &CallError{Method: a.method, ID: a.id, Ctx: why, Sent: true})
 }
 
 // sendCancel queues $/cancelRequest for request id. The plugin may be busy;

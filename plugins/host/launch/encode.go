@@ -2,7 +2,9 @@ package launch
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/gathering-dev/gathering/internal/jsonstr"
@@ -10,14 +12,23 @@ import (
 	"github.com/gathering-dev/gathering/protocol"
 )
 
+// errEncode marks a request whose params could not be encoded.
+var errEncode = errors.New("encode params")
+
 // encodeRequest writes a request (id > 0) or a notification (id 0) in one
 // pass. Params that are already json.RawMessage are copied as they are.
 func encodeRequest(id int64, method string, params any) ([]byte, error) {
 	p, err := encodeValue(params)
 	if err != nil {
-		return nil, fmt.Errorf("encode params of %s: %w", method, err)
+		return nil, fmt.Errorf("%w of %s: %w", errEncode, method, err)
 	}
-	b := make([]byte, 0, 56+len(method)+len(p))
+	return appendRequest(nil, id, method, p), nil
+}
+
+// appendRequest appends to b the request (or notification) with params p,
+// already encoded; nil p is none.
+func appendRequest(b []byte, id int64, method string, p []byte) []byte {
+	b = slices.Grow(b, 56+len(method)+len(p))
 	b = append(b, `{"jsonrpc":"2.0",`...)
 	if id != 0 {
 		b = append(b, `"id":`...)
@@ -30,7 +41,7 @@ func encodeRequest(id int64, method string, params any) ([]byte, error) {
 		b = append(b, `,"params":`...)
 		b = append(b, p...)
 	}
-	return append(b, '}'), nil
+	return append(b, '}')
 }
 
 // encodeResult answers request id with result.

@@ -20,11 +20,16 @@ var notificationPrefix = []byte(`{"jsonrpc":"2.0","method":"`)
 // {"jsonrpc":"2.0","result":R,"id":N}, is split with R checked by one
 // jsonvalid.Valid pass, since it may go to the editor as it is. Everything else
 // goes through encoding/json.
+//
+// e is not kept, so that the caller's can stay on its stack.
 func decodeEnvelope(msg []byte, e *envelope) error {
 	if fastNotification(msg, e) || fastResponse(msg, e) {
 		return nil
 	}
-	return json.Unmarshal(msg, e)
+	var slow envelope
+	err := json.Unmarshal(msg, &slow)
+	*e = slow
+	return err
 }
 
 var (

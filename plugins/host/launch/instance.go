@@ -147,14 +147,6 @@ func (i *Instance) Status() Status {
 	return s
 }
 
-// Running reports whether the instance's process is up and serving, as
-// Status's State would say, without building the Status.
-func (i *Instance) Running() bool {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.cur != nil && i.state == StateRunning
-}
-
 // Stderr returns the last MiB the plugin's processes wrote to stderr (and,
 // after the handshake, to stdout), oldest first.
 func (i *Instance) Stderr() []byte { return i.stderr.Bytes() }
@@ -194,7 +186,7 @@ func (i *Instance) Call(ctx context.Context, method string, params any) (json.Ra
 	if err != nil {
 		return nil, err
 	}
-	return p.conn.call(ctx, method, params, p.crashed)
+	return p.conn.call(ctx, method, params)
 }
 
 // Go sends a request like Call, but does not wait for the answer: done
@@ -209,13 +201,20 @@ func (i *Instance) Call(ctx context.Context, method string, params any) (json.Ra
 // done must not block: answers behind it wait. This is how a request is
 // forwarded with no goroutine of its own waiting on it, and no timer of
 // its own either: deadlines share one.
-func (i *Instance) Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done func(json.RawMessage, error)) (cancel func()) {
-	p, err := i.target(ctx)
-	if err != nil {
-		done(nil, err)
-		return noCancel
+//
+// When the instance is not running (restarting, disabled or closed, where
+// Call fails at once with protocol.ErrPluginUnavailable), Go does nothing
+// and returns ok false, so that the caller can wait for it another way
+// without first asking for the state under a lock of its own.
+func (i *Instance) Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done Answer) (cancel Canceler, ok bool) {
+	i.mu.Lock()
+	p := i.cur
+	running := p != nil && i.state == StateRunning
+	i.mu.Unlock()
+	if !running {
+		return nil, false
 	}
-	return p.conn.start(ctx, deadline, method, params, p.crashed, done)
+	return p.conn.start(ctx, deadline, method, params, done), true
 }
 
 // Notify sends a notification to the plugin. It fails fast, like Call,

@@ -274,12 +274,12 @@ func (p *process) connect(ctx context.Context) error {
 		return p.startError(fmt.Errorf("open session: %w", err))
 	}
 	p.streamCancel = scancel
-	p.open(stream)
+	p.open(grpcFrames{stream})
 	return nil
 }
 
 // open starts the session's conn on stream and the watch over the process.
-func (p *process) open(stream frameStream) {
+func (p *process) open(stream messageStream) {
 	cfg := p.inst.plugin.set.cfg
 	var trace func(bool, []byte)
 	if t := cfg.Test.Trace; t != nil {
@@ -288,6 +288,7 @@ func (p *process) open(stream frameStream) {
 	}
 	p.conn = newConn(stream, p.inst.opts.Handler, cfg.MaxMessageBytes, p.inst.log, trace)
 	p.conn.onEnd = func(err error) { p.streamEnded <- err }
+	p.conn.crashed = p.crashed
 	go p.conn.run()
 	go p.watch()
 }
@@ -389,7 +390,7 @@ func (p *process) shutdown(deadline time.Time) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), min(shutdownWait, time.Until(deadline)))
 			defer cancel()
-			_, err := p.conn.call(ctx, "shutdown", nil, p.crashed)
+			_, err := p.conn.call(ctx, "shutdown", nil)
 			if err != nil {
 				p.inst.log.Debug("plugin did not answer shutdown", "error", err)
 			}

@@ -10,37 +10,36 @@ import (
 	"time"
 
 	"github.com/gathering-dev/gathering/plugins/sdk"
-	"github.com/gathering-dev/gathering/plugins/sdk/pluginv1"
 )
 
 // stdio reports whether the plugin speaks LSP on its stdin and stdout
 // rather than the go-plugin wire (see [builtin.Builtin.Stdio]).
 func (p *Plugin) stdio() bool { return p.builtin != nil && p.builtin.Stdio }
 
-// stdioFrames is a stdio plugin's session as a frameStream: one JSON-RPC
-// message per Frame, framed with Content-Length on the pipes.
+// stdioFrames is a stdio plugin's session as a messageStream, framed with
+// Content-Length on the pipes.
 type stdioFrames struct {
 	t   sdk.Transport
 	log *slog.Logger
 }
 
-func (s stdioFrames) Send(f *pluginv1.Frame) error { return s.t.Write(f.Message) }
+func (s stdioFrames) Send(msg []byte) error { return s.t.Write(msg) }
 
 // Recv skips a message over the size cap, unread, and logs it: unlike a
 // gRPC stream, the framing says where the next message starts. A call it
 // answered runs into its deadline.
-func (s stdioFrames) Recv() (*pluginv1.Frame, error) {
+func (s stdioFrames) Recv() ([]byte, error) {
 	for {
 		msg, err := s.t.Read()
+		if err == nil {
+			return msg, nil
+		}
 		var tl *sdk.TooLargeError
 		if errors.As(err, &tl) {
 			s.log.Warn("plugin sent a message over the size limit; dropped", "bytes", tl.Size, "limit", tl.Max)
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		return &pluginv1.Frame{Message: msg}, nil
+		return nil, err
 	}
 }
 

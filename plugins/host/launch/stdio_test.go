@@ -23,11 +23,14 @@ func goCall(t *testing.T, i *launch.Instance, ctx context.Context, method string
 	}
 	ch := make(chan answer, 2)
 	deadline, _ := ctx.Deadline() // Go watches the deadline it is given, not ctx's
-	cancel := i.Go(ctx, deadline, method, json.RawMessage(params), func(res json.RawMessage, err error) { ch <- answer{res, err} })
+	cancel, ok := i.Go(ctx, deadline, method, json.RawMessage(params), launch.AnswerFunc(func(res json.RawMessage, err error) { ch <- answer{res, err} }))
+	if !ok {
+		t.Fatalf("%s: Go found no running process", method)
+	}
 	select {
 	case <-ctx.Done(): // Go watches no ctx once it has sent: its caller cancels
 		if ctx.Err() == context.Canceled {
-			cancel()
+			cancel.Cancel()
 		}
 	case a := <-ch:
 		ch <- a
@@ -98,12 +101,15 @@ func TestStdioBuiltin(t *testing.T) {
 	if got, err := goCall(t, i, ctx, "echo", `3`); err != nil || string(got) != `3` {
 		t.Fatalf("Go after the restart: %s %v", got, err)
 	}
-	// While it is not running, Go fails at once, as Call does.
+	// While it is not running, Go does nothing and says so; Call fails at once.
 	if err := i.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := goCall(t, i, ctx, "echo", `4`); !errors.Is(err, protocol.ErrPluginUnavailable) {
-		t.Fatalf("Go after Close: %v", err)
+	if _, ok := i.Go(ctx, time.Time{}, "echo", json.RawMessage(`4`), launch.AnswerFunc(func(json.RawMessage, error) { t.Error("Go after Close called done") })); ok {
+		t.Fatal("Go after Close: ok")
+	}
+	if _, err := i.Call(ctx, "echo", 4); !errors.Is(err, protocol.ErrPluginUnavailable) {
+		t.Fatalf("Call after Close: %v", err)
 	}
 	assertNoChildren(t)
 }
