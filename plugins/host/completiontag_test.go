@@ -37,6 +37,14 @@ func TestTagCompletionMatchesDecodedPath(t *testing.T) {
 		{raw: `{"isIncomplete":false,"items":[{}]}`, fast: true},
 		{raw: `[{"label":"a","command":{"title":"t","command":"x"}}]`, fast: true},
 		{raw: `[{"label":"a","command":{"title":"t","command":"x"}}]`, declared: map[string]bool{"x": true}},
+		{raw: `[{"label":[{"value":"a","command":{"title":"t","command":"x"}}]}]`, declared: map[string]bool{"x": true}},
+		{raw: `[{"label":"a","documentation":"see the command x"}]`, declared: map[string]bool{"x": true}, fast: true},
+		{raw: `{"isIncomplete":true,"items":[{"label":"a"}],"itemDefaults":{"data":5}}`},
+		{raw: `{"isIncomplete":true,"items":[{"label":"a"}],"isIncomplete":false}`, fast: true},
+		{raw: `{"isIncomplete":false,"items":[{"label":"a"}],"items":[{"label":"b"}]}`, fast: true},
+		{raw: `{"isIncomplete":false,"items":[{"label":"a","documentation":"itemDefaults"}]}`, fast: true},
+		{raw: `{"isIncomplete":false,"items":[]}`, fast: true},
+		{raw: `{"isIncomplete":false,"items": [ ] }`, fast: true},
 		{raw: `{"isIncomplete":false,"itemDefaults":{"data":5},"items":[{"label":"a"}]}`},
 		{raw: `[{"label":"a","data":1,"data":2}]`},
 		{raw: `[{"label":"a","d\u0061ta":1}]`},
@@ -70,13 +78,20 @@ func FuzzTagCompletion(f *testing.F) {
 		`{"isIncomplete":true,"items":[{"label":"x","data":[1,2]}]}`,
 		`{"items":[{"label":"é\"}","data":"\u00e9"}]}`,
 	} {
-		f.Add([]byte(s), "")
+		f.Add([]byte(s), "", false)
+		f.Add([]byte(s), "file:///a.go", true)
 	}
-	f.Fuzz(func(t *testing.T, raw []byte, uri string) {
+	f.Add([]byte(`[{"label":[{"value":"a","command":{"command":"x"}}]},{"label":"b","command":{"command":"x"}}]`), "", true)
+	f.Add([]byte(`{"isIncomplete":false,"items":[{"label":"a"}],"itemDefaults":{"data":1}}`), "", false)
+	f.Fuzz(func(t *testing.T, raw []byte, uri string, commands bool) {
 		if !json.Valid(raw) {
 			return // the launch layer passes only valid JSON
 		}
-		out, ok := tagCompletion(raw, "gamma", uri, nil)
+		var declared map[string]bool
+		if commands {
+			declared = map[string]bool{"x": true}
+		}
+		out, ok := tagCompletion(raw, "gamma", uri, declared)
 		if !ok {
 			return
 		}
@@ -84,7 +99,7 @@ func FuzzTagCompletion(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%s: fast path wrote %s: %v", raw, out, err)
 		}
-		if want := slowCompletion(t, raw, "gamma", uri, nil); !reflect.DeepEqual(got, want) {
+		if want := slowCompletion(t, raw, "gamma", uri, declared); !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s:\nfast %s\nslow %v", raw, out, want)
 		}
 	})
