@@ -2,6 +2,7 @@ package host
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/gathering-dev/gathering/internal/jsonstr"
 )
@@ -30,14 +31,7 @@ func tagCompletion(raw []byte, plugin, uri string, declared map[string]bool) (ou
 	}
 	var tagBuf [256]byte
 	tag := appendTagPrefix(tagBuf[:0], plugin, uri)
-	out = make([]byte, 0, len(raw)+len(tag)*(1+len(raw)/64))
-	out = append(out, `{"isIncomplete":`...)
-	if incomplete {
-		out = append(out, "true"...)
-	} else {
-		out = append(out, "false"...)
-	}
-	out = append(out, `,"items":[`...)
+	out = newList(raw, tag, incomplete)
 	if items != nil {
 		var end int
 		if out, end, ok = appendTaggedItems(out, items, tag, len(declared) > 0); !ok {
@@ -59,14 +53,7 @@ func tagCompletionWalked(raw, tag []byte, commands bool) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	out := make([]byte, 0, len(raw)+len(tag)*(1+len(raw)/64))
-	out = append(out, `{"isIncomplete":`...)
-	if incomplete {
-		out = append(out, "true"...)
-	} else {
-		out = append(out, "false"...)
-	}
-	out = append(out, `,"items":[`...)
+	out := newList(raw, tag, incomplete)
 	if items != nil {
 		var end int
 		if out, end, ok = appendTaggedItems(out, items, tag, commands); !ok || skipSpace(items, end) != len(items) {
@@ -74,6 +61,14 @@ func tagCompletionWalked(raw, tag []byte, commands bool) ([]byte, bool) {
 		}
 	}
 	return append(out, "]}"...), true
+}
+
+// newList starts the tagged list of raw's items, with room for them.
+func newList(raw, tag []byte, incomplete bool) []byte {
+	out := make([]byte, 0, len(raw)+len(tag)*(1+len(raw)/64))
+	out = append(out, `{"isIncomplete":`...)
+	out = strconv.AppendBool(out, incomplete)
+	return append(out, `,"items":[`...)
 }
 
 var (
