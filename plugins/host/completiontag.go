@@ -25,50 +25,29 @@ import (
 // layer checked it).
 func tagCompletion(raw []byte, plugin, uri string, declared map[string]bool) (out []byte, ok bool) {
 	raw = bytes.TrimSpace(raw)
-	items, rest, incomplete, ok := completionItems(raw)
-	if !ok {
-		return nil, false
-	}
 	var tagBuf [256]byte
 	tag := appendTagPrefix(tagBuf[:0], plugin, uri)
-	out = newList(raw, tag, incomplete)
-	if items != nil {
-		var end int
-		if out, end, ok = appendTaggedItems(out, items, tag, len(declared) > 0); !ok {
-			return nil, false
-		}
-		if i := skipSpace(items, end); i != len(items)-len(rest) {
-			// The common shape's items were followed by more than its
-			// closing brace: walk the list's keys after all.
-			return tagCompletionWalked(raw, tag, len(declared) > 0)
+	commands := len(declared) > 0
+	// A list in the shape gopls, the SDK and most servers write,
+	// {"isIncomplete":B,"items":[…]}, is split on its prefix alone; its
+	// items must then end right before its closing brace, or the list's
+	// keys are walked after all.
+	for _, p := range []struct {
+		prefix     []byte
+		incomplete bool
+	}{{completeListPrefix, false}, {incompleteListPrefix, true}} {
+		if after, ok := bytes.CutPrefix(raw, p.prefix); ok {
+			if out, ok := tagItems(raw, bytes.TrimLeft(after, " \t\r\n"), tag, p.incomplete, commands, len("}")); ok {
+				return out, true
+			}
+			break
 		}
 	}
-	return append(out, "]}"...), true
-}
-
-// tagCompletionWalked is tagCompletion for a list whose keys are found by
-// walking it.
-func tagCompletionWalked(raw, tag []byte, commands bool) ([]byte, bool) {
-	items, incomplete, ok := walkedItems(raw)
+	items, incomplete, ok := completionItems(raw)
 	if !ok {
 		return nil, false
 	}
-	out := newList(raw, tag, incomplete)
-	if items != nil {
-		var end int
-		if out, end, ok = appendTaggedItems(out, items, tag, commands); !ok || skipSpace(items, end) != len(items) {
-			return nil, false
-		}
-	}
-	return append(out, "]}"...), true
-}
-
-// newList starts the tagged list of raw's items, with room for them.
-func newList(raw, tag []byte, incomplete bool) []byte {
-	out := make([]byte, 0, len(raw)+len(tag)*(1+len(raw)/64))
-	out = append(out, `{"isIncomplete":`...)
-	out = strconv.AppendBool(out, incomplete)
-	return append(out, `,"items":[`...)
+	return tagItems(raw, items, tag, incomplete, commands, 0)
 }
 
 var (
@@ -76,33 +55,38 @@ var (
 	incompleteListPrefix = []byte(`{"isIncomplete":true,"items":`)
 )
 
-// completionItems finds the items of a completion answer: an array of
-// items, or a list. items runs from the array's '[' to the end of raw,
-// except rest, the bytes that must follow the array (the list's closing
-// brace); nil items is none. A list in the shape gopls, the SDK and most
-// servers write, {"isIncomplete":B,"items":[…]}, is split on its prefix
-// alone, and tagCompletion checks that the items end where rest begins;
-// any other list has its keys walked.
-func completionItems(raw []byte) (items, rest []byte, incomplete, ok bool) {
-	switch {
-	case len(raw) > 0 && raw[0] == '[':
-		return raw, nil, false, true
-	case len(raw) == 0 || raw[0] != '{':
-		return nil, nil, false, false
-	}
-	for _, p := range []struct {
-		prefix     []byte
-		incomplete bool
-	}{{completeListPrefix, false}, {incompleteListPrefix, true}} {
-		if after, ok := bytes.CutPrefix(raw, p.prefix); ok {
-			after = bytes.TrimLeft(after, " \t\r\n")
-			if len(after) > 0 && after[0] == '[' {
-				return after, raw[len(raw)-1:], p.incomplete, true
-			}
+// tagItems writes the list of raw's items, the array that starts at
+// items[0] (nil is none), each tagged, when exactly tail bytes of items
+// follow the array. commands refuses an item whose commands the decoded
+// path would namespace.
+func tagItems(raw, items, tag []byte, incomplete, commands bool, tail int) ([]byte, bool) {
+	out := make([]byte, 0, len(raw)+len(tag)*(1+len(raw)/64))
+	out = append(out, `{"isIncomplete":`...)
+	out = strconv.AppendBool(out, incomplete)
+	out = append(out, `,"items":[`...)
+	if items != nil {
+		if len(items) == 0 || items[0] != '[' {
+			return nil, false
+		}
+		var end int
+		var ok bool
+		if out, end, ok = appendTaggedItems(out, items, tag, commands); !ok || skipSpace(items, end) != len(items)-tail {
+			return nil, false
 		}
 	}
-	items, incomplete, ok = walkedItems(raw)
-	return items, nil, incomplete, ok
+	return append(out, "]}"...), true
+}
+
+// completionItems finds the items of a completion answer: the answer
+// itself when it is an array, else the list's "items" (walked for).
+func completionItems(raw []byte) (items []byte, incomplete, ok bool) {
+	switch {
+	case len(raw) > 0 && raw[0] == '[':
+		return raw, false, true
+	case len(raw) == 0 || raw[0] != '{':
+		return nil, false, false
+	}
+	return walkedItems(raw)
 }
 
 // walkedItems walks the keys of the completion list raw for its items
