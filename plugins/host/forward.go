@@ -23,12 +23,6 @@ type Reply interface {
 	Reply(result json.RawMessage, err error)
 }
 
-// ReplyFunc is a function as a [Reply].
-type ReplyFunc func(result json.RawMessage, err error)
-
-// Reply calls f.
-func (f ReplyFunc) Reply(result json.RawMessage, err error) { f(result, err) }
-
 // A Canceler ends a forwarded request before its answer.
 type Canceler = launch.Canceler
 

@@ -12,6 +12,11 @@ import (
 	"github.com/gathering-dev/gathering/protocol"
 )
 
+// replyFunc is a function as a Reply.
+type replyFunc func(result json.RawMessage, err error)
+
+func (f replyFunc) Reply(result json.RawMessage, err error) { f(result, err) }
+
 // forward runs Session.Forward and waits for its answer, calling its
 // cancel when ctx ends; taken is false when Forward declined, and the test
 // then has no answer.
@@ -23,7 +28,7 @@ func forward(t *testing.T, s *Session, ctx context.Context, method string, param
 		err error
 	}
 	ch := make(chan answer, 2)
-	cancel, ok := s.Forward(ctx, method, raw, ReplyFunc(func(res json.RawMessage, err error) { ch <- answer{res, err} }))
+	cancel, ok := s.Forward(ctx, method, raw, replyFunc(func(res json.RawMessage, err error) { ch <- answer{res, err} }))
 	if !ok {
 		return nil, nil, false
 	}

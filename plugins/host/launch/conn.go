@@ -456,12 +456,6 @@ type Answer interface {
 	Answer(result json.RawMessage, err error)
 }
 
-// AnswerFunc is a function as an [Answer].
-type AnswerFunc func(result json.RawMessage, err error)
-
-// Answer calls f.
-func (f AnswerFunc) Answer(result json.RawMessage, err error) { f(result, err) }
-
 // A Canceler ends a request sent with [Instance.Go] before its answer.
 type Canceler interface {
 	Cancel()
