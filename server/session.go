@@ -241,16 +241,15 @@ func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request, borro
 		s.answer(ctx, ctx, m, &snap, r)
 		return
 	}
-	key := r.ID
 	run := &running{s: s, ctx: ctx, id: r.ID, method: m.name}
 	s.mu.Lock()
 	var refuse error
 	if len(s.inflight) >= s.srv.cfg.MaxInFlight {
 		refuse = protocol.Errorf(protocol.ErrTooManyInFlight, "%d requests are already running", s.srv.cfg.MaxInFlight)
-	} else if _, dup := s.inflight[key]; dup {
-		refuse = protocol.Errorf(protocol.ErrInvalidRequest, "request id %s is already in use", key)
+	} else if _, dup := s.inflight[r.ID]; dup {
+		refuse = protocol.Errorf(protocol.ErrInvalidRequest, "request id %s is already in use", r.ID)
 	} else {
-		s.inflight[key] = run
+		s.inflight[r.ID] = run
 	}
 	s.mu.Unlock()
 	if refuse != nil {
@@ -272,7 +271,7 @@ func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request, borro
 		defer s.srv.end()
 		defer func() {
 			s.mu.Lock()
-			delete(s.inflight, key)
+			delete(s.inflight, run.id)
 			s.mu.Unlock()
 			cancel()
 		}()
@@ -344,14 +343,11 @@ func (run *running) Reply(res json.RawMessage, err error) {
 	// The session's context may have ended (that is how its requests are
 	// cancelled at its end); the answer still goes out, since writing it
 	// does not depend on ctx.
-	switch {
-	case err != nil:
+	if err != nil {
 		s.replyError(context.WithoutCancel(run.ctx), run.id, err)
-	default:
-		if err := s.conn.ReplyJSON(run.ctx, run.id, res); err != nil { // empty is null
-			s.log.Debug("reply not sent", slog.String("id", run.id.String()), slog.Any("error", err))
-		}
+		return
 	}
+	s.unsent(run.id, s.conn.ReplyJSON(run.ctx, run.id, res)) // empty is null
 }
 
 // answer runs a request and replies: -32800 when ctx was cancelled and the
@@ -429,7 +425,12 @@ func (s *Session) exit(clean bool) {
 }
 
 func (s *Session) reply(ctx context.Context, id rpc.ID, res any) {
-	if err := s.conn.Reply(ctx, id, res); err != nil {
+	s.unsent(id, s.conn.Reply(ctx, id, res))
+}
+
+// unsent logs a reply to id that could not be written (err non-nil).
+func (s *Session) unsent(id rpc.ID, err error) {
+	if err != nil {
 		s.log.Debug("reply not sent", slog.String("id", id.String()), slog.Any("error", err))
 	}
 }
