@@ -99,7 +99,7 @@ type conn struct {
 	onEnd func(error)
 
 	// crashed is the error for a call the plugin did not answer because
-	// the conn ended for cause; nil gives cause itself.
+	// the conn ended for cause.
 	crashed func(cause error) error
 
 	// wbuf is where start encodes its requests; the holder of sendSem
@@ -128,10 +128,11 @@ type wireError struct {
 	Data    json.RawMessage `json:"data,omitempty"`
 }
 
-func newConn(stream messageStream, h Handler, maxBytes int, log *slog.Logger, trace func(bool, []byte)) *conn {
+func newConn(stream messageStream, h Handler, maxBytes int, log *slog.Logger, trace func(bool, []byte), crashed func(error) error) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
 		stream:   stream,
+		crashed:  crashed,
 		handler:  h,
 		maxBytes: maxBytes,
 		log:      log,
@@ -372,16 +373,8 @@ func (c *conn) fail(cause error) {
 	close(c.done)
 	c.cancel()
 	for _, a := range async {
-		a.done.Answer(nil, c.crashedErr(cause))
+		a.done.Answer(nil, c.crashed(cause))
 	}
-}
-
-// crashedErr is c.crashed(cause), or cause when there is no crashed.
-func (c *conn) crashedErr(cause error) error {
-	if c.crashed == nil {
-		return cause
-	}
-	return c.crashed(cause)
 }
 
 // err returns why the conn ended, or nil while it lives.
@@ -399,7 +392,6 @@ func (c *conn) err() error {
 // and returns a *CallError wrapping ctx's error. When the conn ends first it
 // returns c.crashed(cause).
 func (c *conn) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	crashed := c.crashedErr
 	if err := ctx.Err(); err != nil {
 		return nil, &CallError{Method: method, Ctx: err}
 	}
@@ -412,7 +404,7 @@ func (c *conn) call(ctx context.Context, method string, params any) (json.RawMes
 	c.mu.Lock()
 	if c.failed {
 		c.mu.Unlock()
-		return nil, crashed(c.cause)
+		return nil, c.crashed(c.cause)
 	}
 	c.pending[id] = ch
 	c.mu.Unlock()
@@ -427,7 +419,7 @@ func (c *conn) call(ctx context.Context, method string, params any) (json.RawMes
 		// The stream is gone: wait for the conn to fail with the cause.
 		select {
 		case <-c.done:
-			return nil, crashed(c.cause)
+			return nil, c.crashed(c.cause)
 		case <-ctx.Done():
 			return nil, &CallError{Method: method, ID: id, Ctx: ctx.Err()}
 		}
@@ -446,7 +438,7 @@ func (c *conn) call(ctx context.Context, method string, params any) (json.RawMes
 		default:
 		}
 		c.forget(id)
-		return nil, crashed(c.cause)
+		return nil, c.crashed(c.cause)
 	}
 }
 
@@ -505,12 +497,16 @@ func (c *conn) start(ctx context.Context, deadline time.Time, method string, par
 		done.Answer(nil, &CallError{Method: method, Ctx: err})
 		return noCancel{}
 	}
+	if params != nil && !jsonvalid.Valid(params) {
+		done.Answer(nil, fmt.Errorf("encode params of %s: raw JSON is not valid", method))
+		return noCancel{}
+	}
 	id := c.nextID.Add(1)
 	a := &asyncCall{c: c, id: id, method: method, deadline: deadline, done: done}
 	c.mu.Lock()
 	if c.failed {
 		c.mu.Unlock()
-		done.Answer(nil, c.crashedErr(c.cause))
+		done.Answer(nil, c.crashed(c.cause))
 		return noCancel{}
 	}
 	c.async[id] = a
@@ -518,10 +514,8 @@ func (c *conn) start(ctx context.Context, deadline time.Time, method string, par
 		c.armExpiry(deadline)
 	}
 	c.mu.Unlock()
-	var err error
-	if params != nil && !jsonvalid.Valid(params) {
-		err = fmt.Errorf("%w of %s: raw JSON is not valid", errEncode, method)
-	} else if err = c.lockSend(ctx); err == nil {
+	err := c.lockSend(ctx)
+	if err == nil {
 		msg := appendRequest(c.wbuf[:0], id, method, params)
 		err = c.sendLocked(msg)
 		if cap(msg) <= keptRequestBytes {
@@ -532,7 +526,7 @@ func (c *conn) start(ctx context.Context, deadline time.Time, method string, par
 	if err != nil {
 		// A broken stream is left to fail, which answers the call with the
 		// cause; a refusal or the caller giving up is answered here.
-		if !errors.Is(err, protocol.ErrTooLarge) && !errors.Is(err, errEncode) && (ctx.Err() == nil || c.err() != nil) {
+		if !errors.Is(err, protocol.ErrTooLarge) && (ctx.Err() == nil || c.err() != nil) {
 			return noCancel{}
 		}
 		if a := c.takeAsync(id); a != nil {

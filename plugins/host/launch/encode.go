@@ -2,7 +2,6 @@ package launch
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,15 +11,12 @@ import (
 	"github.com/gathering-dev/gathering/protocol"
 )
 
-// errEncode marks a request whose params could not be encoded.
-var errEncode = errors.New("encode params")
-
 // encodeRequest writes a request (id > 0) or a notification (id 0) in one
 // pass. Params that are already json.RawMessage are copied as they are.
 func encodeRequest(id int64, method string, params any) ([]byte, error) {
 	p, err := encodeValue(params)
 	if err != nil {
-		return nil, fmt.Errorf("%w of %s: %w", errEncode, method, err)
+		return nil, fmt.Errorf("encode params of %s: %w", method, err)
 	}
 	return appendRequest(nil, id, method, p), nil
 }

@@ -286,9 +286,8 @@ func (p *process) open(stream messageStream) {
 		name := p.inst.plugin.name
 		trace = func(out bool, msg []byte) { t(name, out, msg) }
 	}
-	p.conn = newConn(stream, p.inst.opts.Handler, cfg.MaxMessageBytes, p.inst.log, trace)
+	p.conn = newConn(stream, p.inst.opts.Handler, cfg.MaxMessageBytes, p.inst.log, trace, p.crashed)
 	p.conn.onEnd = func(err error) { p.streamEnded <- err }
-	p.conn.crashed = p.crashed
 	go p.conn.run()
 	go p.watch()
 }
