@@ -159,8 +159,8 @@ func (i *Instance) target(ctx context.Context) (*process, error) {
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if i.cur != nil && i.state == StateRunning {
-		return i.cur, nil
+	if p := i.serving(); p != nil {
+		return p, nil
 	}
 	why := string(i.state)
 	if i.reason != "" {
@@ -208,13 +208,21 @@ func (i *Instance) Call(ctx context.Context, method string, params any) (json.Ra
 // without first asking for the state under a lock of its own.
 func (i *Instance) Go(ctx context.Context, deadline time.Time, method string, params json.RawMessage, done Answer) (cancel Canceler, ok bool) {
 	i.mu.Lock()
-	p := i.cur
-	running := p != nil && i.state == StateRunning
+	p := i.serving()
 	i.mu.Unlock()
-	if !running {
+	if p == nil {
 		return nil, false
 	}
 	return p.conn.start(ctx, deadline, method, params, done), true
+}
+
+// serving returns the process serving requests, nil while there is none.
+// Call it with i.mu held.
+func (i *Instance) serving() *process {
+	if i.cur != nil && i.state == StateRunning {
+		return i.cur
+	}
+	return nil
 }
 
 // Notify sends a notification to the plugin. It fails fast, like Call,
