@@ -136,7 +136,9 @@ func New(root *os.Root, dir string, cfg *Config) (*Tree, error) {
 // Generation counts the changes the tree has seen: every file-system event,
 // poll that found a difference, and [Tree.Invalidate]. Anything derived from
 // the files (git status, say) that was computed at an older generation may
-// be stale.
+// be stale. It moves before a change can be read: every bump happens with
+// t.mu held, as every read of the tree does, so a listing that shows a
+// change never comes with the generation from before it.
 func (t *Tree) Generation() uint64 { return t.gen.Load() }
 
 // Invalidate records that the caller changed p (created, wrote, removed or
@@ -147,8 +149,8 @@ func (t *Tree) Invalidate(p string) {
 	if t.loaded {
 		t.markLocked(p)
 	}
+	t.gen.Add(1) // under t.mu: see Tree.Generation
 	t.mu.Unlock()
-	t.gen.Add(1)
 }
 
 // markLocked marks the directory holding p, and p itself if it is a known

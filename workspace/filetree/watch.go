@@ -130,8 +130,8 @@ func (w *watcher) events() {
 			if t.w == w && rel != ".git" && !strings.HasPrefix(rel, ".git/") {
 				t.markLocked(rel)
 			}
+			t.gen.Add(1) // under t.mu: see Tree.Generation
 			t.mu.Unlock()
-			t.gen.Add(1)
 		case err, ok := <-w.fsw.Errors:
 			if !ok {
 				return
@@ -142,8 +142,8 @@ func (w *watcher) events() {
 				if t.w == w {
 					t.reload = true
 				}
+				t.gen.Add(1) // under t.mu: see Tree.Generation
 				t.mu.Unlock()
-				t.gen.Add(1)
 			}
 		}
 	}
@@ -196,10 +196,10 @@ func (w *watcher) poll() {
 		if changed && t.flat == nil {
 			t.flatten()
 		}
-		t.mu.Unlock()
 		if changed {
-			t.gen.Add(1)
+			t.gen.Add(1) // under t.mu: see Tree.Generation
 		}
+		t.mu.Unlock()
 	}
 }
 
