@@ -36,7 +36,8 @@ func NumberID(n uint64) ID { return ID{jsonrpc2.ID{Num: n}} }
 // StringID is the id s.
 func StringID(s string) ID { return ID{jsonrpc2.ID{Str: s, IsString: true}} }
 
-// Request is one incoming request or notification. Params is nil when absent.
+// Request is one incoming request or notification. Params is nil when
+// absent, and otherwise exactly one JSON value: the codec checked it.
 type Request struct {
 	Method string
 	Params json.RawMessage

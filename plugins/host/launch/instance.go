@@ -202,6 +202,9 @@ func (i *Instance) Call(ctx context.Context, method string, params any) (json.Ra
 // forwarded with no goroutine of its own waiting on it, and no timer of
 // its own either: deadlines share one.
 //
+// params must be nil or exactly one JSON value: Go passes them on without
+// checking, as a forwarded request's were checked when they were read.
+//
 // When the instance is not running (restarting, disabled or closed, where
 // Call fails at once with protocol.ErrPluginUnavailable), Go does nothing
 // and returns ok false, so that the caller can wait for it another way
