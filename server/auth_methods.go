@@ -96,6 +96,12 @@ var reportLimit = auth.NewLimiter(1/reportWindow.Seconds(), 1)
 // notifications per connection at notificationCost.
 func (s *Session) authorize(ctx context.Context, m *method, isRequest bool) error {
 	p, tok := s.who()
+	return s.authorizeAs(ctx, m, p, tok, isRequest)
+}
+
+// authorizeAs is authorize for the caller p, with its token tok, as the
+// caller read them from the session.
+func (s *Session) authorizeAs(ctx context.Context, m *method, p Principal, tok *auth.TokenHash, isRequest bool) error {
 	if tok != nil {
 		id, err := s.srv.cfg.Auth.Check(ctx, *tok)
 		if errors.Is(err, auth.ErrBadCredentials) {

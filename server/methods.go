@@ -33,9 +33,9 @@ type method struct {
 	// false when it did not take the request, and handle runs as usual.
 	// cancel ends a taken request early, with reply getting
 	// request_cancelled; ctx bounds only the taking, and params are not
-	// kept once it returns. Language requests use it: see
-	// host.Session.Forward.
-	forward func(ctx context.Context, s *Session, params json.RawMessage, reply host.Reply) (cancel host.Canceler, ok bool)
+	// kept once it returns. Language requests use it, with the session's
+	// plugins: see host.Session.Forward.
+	forward func(ctx context.Context, ps *host.Session, params json.RawMessage, reply host.Reply) (cancel host.Canceler, ok bool)
 }
 
 // methodTable lists every method the server answers, beyond the lifecycle

@@ -24,7 +24,7 @@ var languageMethods = host.Methods()
 func pluginMethods() []*method {
 	ms := make([]*method, len(languageMethods))
 	for i, name := range languageMethods {
-		ms[i] = &method{
+		m := &method{
 			name:   name,
 			access: accessAny,
 			handle: func(ctx context.Context, s *Session, _ *document.Snapshot, raw json.RawMessage) (any, error) {
@@ -41,13 +41,13 @@ func pluginMethods() []*method {
 				}
 				return res, nil
 			},
-			forward: func(ctx context.Context, s *Session, raw json.RawMessage, reply host.Reply) (host.Canceler, bool) {
-				if ps := s.pluginSession(); ps != nil {
-					return ps.Forward(ctx, name, raw, reply)
-				}
-				return nil, false
-			},
 		}
+		if fm, ok := host.ForwardMethodOf(name); ok {
+			m.forward = func(ctx context.Context, ps *host.Session, raw json.RawMessage, reply host.Reply) (host.Canceler, bool) {
+				return ps.Forward(ctx, fm, raw, reply)
+			}
+		}
+		ms[i] = m
 	}
 	return ms
 }

@@ -212,12 +212,12 @@ func (s *Session) take(ctx context.Context, _ *rpc.Conn, r *rpc.Request) bool {
 		return false
 	}
 	s.mu.Lock()
-	st := s.state
+	st, p, tok := s.state, s.principal, s.token
 	s.mu.Unlock()
 	if st != stateInitialized {
 		return false // the lifecycle's answers are handleRequest's
 	}
-	if err := s.authorize(ctx, m, true); err != nil {
+	if err := s.authorizeAs(ctx, m, p, tok, true); err != nil {
 		s.replyError(ctx, r.ID, fmt.Errorf("%s: %w", r.Method, err))
 		return true
 	}
@@ -243,6 +243,7 @@ func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request, borro
 	}
 	run := &running{s: s, ctx: ctx, id: r.ID, method: m.name}
 	s.mu.Lock()
+	ps := s.plugins
 	var refuse error
 	if len(s.inflight) >= s.srv.cfg.MaxInFlight {
 		refuse = protocol.Errorf(protocol.ErrTooManyInFlight, "%d requests are already running", s.srv.cfg.MaxInFlight)
@@ -258,7 +259,7 @@ func (s *Session) dispatch(ctx context.Context, m *method, r *rpc.Request, borro
 		return
 	}
 
-	if m.forward != nil && s.forward(ctx, m, r, run) {
+	if m.forward != nil && ps != nil && s.forward(ctx, m, ps, r, run) {
 		return
 	}
 	if borrowed {
@@ -315,15 +316,15 @@ func (s *Session) setCancel(run *running, cancel canceler) {
 	}
 }
 
-// forward offers the request to m.forward, which answers it with no
-// goroutine waiting, and no context of its own either: cancelling it
-// goes through the cancel it returns. The reply ends it as the request
-// goroutine would.
-func (s *Session) forward(ctx context.Context, m *method, r *rpc.Request, run *running) bool {
+// forward offers the request to m.forward, with the session's plugins ps,
+// which answers it with no goroutine waiting, and no context of its own
+// either: cancelling it goes through the cancel it returns. The reply ends
+// it as the request goroutine would.
+func (s *Session) forward(ctx context.Context, m *method, ps *host.Session, r *rpc.Request, run *running) bool {
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		run.start = time.Now()
 	}
-	cancel, ok := m.forward(ctx, s, r.Params, run)
+	cancel, ok := m.forward(ctx, ps, r.Params, run)
 	if ok {
 		s.setCancel(run, cancel)
 	}

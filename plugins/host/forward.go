@@ -55,20 +55,20 @@ func (s *Session) soleServer(uri []byte) *pluginInstance {
 }
 
 // forwardView returns, under one lock, what Forward needs of pi: its
-// instance, negotiated capabilities and encoding, and generation; ok is
-// false until it has finished initializing.
-func (pi *pluginInstance) forwardView() (inst instance, caps map[string]any, enc encoding, gen int, ok bool) {
+// instance, the forward methods it declared and its encoding, and its
+// generation; ok is false until it has finished initializing.
+func (pi *pluginInstance) forwardView() (inst instance, forwards uint64, enc encoding, gen int, ok bool) {
 	select {
 	case <-pi.ready:
 	default:
-		return nil, nil, 0, 0, false
+		return nil, 0, 0, 0, false
 	}
 	pi.mu.Lock()
 	defer pi.mu.Unlock()
 	if !pi.initialized || pi.startErr != nil || pi.inst == nil {
-		return nil, nil, 0, 0, false
+		return nil, 0, 0, 0, false
 	}
-	return pi.inst, pi.caps, pi.enc, pi.inits, true
+	return pi.inst, pi.forwards, pi.enc, pi.inits, true
 }
 
 // Forward serves the usual case of Request, a document request that one
@@ -80,7 +80,9 @@ func (pi *pluginInstance) forwardView() (inst instance, caps map[string]any, enc
 // answers in a few hundred microseconds, the hand-offs between goroutines
 // that Request needs cost as much as the rest of the path together.
 //
-// Neither params nor the bytes of its uri are kept once Forward returns.
+// params must be exactly one JSON value, as the editor's connection checks
+// a request's; neither they nor the bytes of their uri are kept once
+// Forward returns.
 //
 // The answer is what Request would give: the plugin's result as it sent it
 // (completion lists and tagged items go through the same tagging and
@@ -93,13 +95,13 @@ func (pi *pluginInstance) forwardView() (inst instance, caps map[string]any, enc
 //
 // Forward returns false, having done nothing, when the request needs more:
 // no such document or several plugins for it, an instance still starting
-// or restarting, another position encoding, params to adjust (code
-// actions, progress tokens), one owner to pick, or an instance that cannot
-// forward. The caller then uses Request. reply must not block.
-func (s *Session) Forward(ctx context.Context, method string, params json.RawMessage, reply Reply) (cancel Canceler, ok bool) {
-	r, ok := routes[method]
-	if !ok || r.target != byDocument || r.merge == mergeOwner || method == "textDocument/codeAction" ||
-		len(params) > MaxParamsBytes || bytes.Contains(params, []byte(`Token"`)) {
+// or restarting, another position encoding, progress tokens to adjust, a
+// plugin that did not declare the method, or an instance that cannot
+// forward (a method needing more, such as one owner to pick, is no
+// ForwardMethod at all). The caller then uses Request. reply must not
+// block.
+func (s *Session) Forward(ctx context.Context, m ForwardMethod, params json.RawMessage, reply Reply) (cancel Canceler, ok bool) {
+	if m.bit == 0 || len(params) > MaxParamsBytes || bytes.Contains(params, []byte(`Token"`)) {
 		return nil, false
 	}
 	uri, ok := documentURIBytes(params)
@@ -110,17 +112,18 @@ func (s *Session) Forward(ctx context.Context, method string, params json.RawMes
 	if pi == nil {
 		return nil, false
 	}
-	inst, caps, enc, gen, ready := pi.forwardView()
+	inst, forwards, enc, gen, ready := pi.forwardView()
 	f, canForward := inst.(forwarder)
-	if !ready || !canForward || enc != s.enc || !hasCapability(caps, r.capability) {
+	if !ready || !canForward || enc != s.enc || forwards&m.bit == 0 {
 		return nil, false
 	}
+	r := m.route
 	fc := &forwardCall{s: s, pi: pi, gen: gen, reply: reply,
-		q: query{method: method, route: r, parent: ctx, deadline: s.h.deadlines.of(r.kind)}}
+		q: query{method: m.name, route: r, parent: ctx, deadline: s.h.deadlines.of(r.kind)}}
 	if r.tag || r.merge == mergeCompletion {
 		fc.q.uri = string(uri) // the tags name it
 	}
-	return f.Go(ctx, time.Now().Add(fc.q.deadline), method, params, fc)
+	return f.Go(ctx, time.Now().Add(fc.q.deadline), m.name, params, fc)
 }
 
 // forwarded turns a forwarded request's answer into the editor's, as ask

@@ -28,7 +28,8 @@ func forward(t *testing.T, s *Session, ctx context.Context, method string, param
 		err error
 	}
 	ch := make(chan answer, 2)
-	cancel, ok := s.Forward(ctx, method, raw, replyFunc(func(res json.RawMessage, err error) { ch <- answer{res, err} }))
+	fm, _ := ForwardMethodOf(method) // the zero ForwardMethod is declined
+	cancel, ok := s.Forward(ctx, fm, raw, replyFunc(func(res json.RawMessage, err error) { ch <- answer{res, err} }))
 	if !ok {
 		return nil, nil, false
 	}
@@ -238,4 +239,25 @@ func forwardable(pi *pluginInstance) bool {
 	inst, _, _, _, ok := pi.forwardView()
 	_, canForward := inst.(forwarder)
 	return ok && canForward && inst.Status().State == string(launch.StateRunning)
+}
+
+// Forward methods are the document requests one plugin answers as sent,
+// and an instance's mask holds exactly those its capabilities declare.
+func TestForwardMethods(t *testing.T) {
+	for _, method := range []string{"textDocument/formatting", "textDocument/rename", "textDocument/codeAction",
+		"completionItem/resolve", "workspace/symbol", "workspace/executeCommand", "textDocument/unknown"} {
+		if _, ok := ForwardMethodOf(method); ok {
+			t.Errorf("%s is a forward method", method)
+		}
+	}
+	hover, ok := ForwardMethodOf("textDocument/hover")
+	completion, ok2 := ForwardMethodOf("textDocument/completion")
+	if !ok || !ok2 || hover.bit == completion.bit {
+		t.Fatalf("hover %v %v, completion %v %v", hover, ok, completion, ok2)
+	}
+	mask := forwardsOf(map[string]any{"hoverProvider": true, "completionProvider": map[string]any{}, "definitionProvider": false})
+	def, _ := ForwardMethodOf("textDocument/definition")
+	if mask&hover.bit == 0 || mask&completion.bit == 0 || mask&def.bit != 0 || mask&^(hover.bit|completion.bit) != 0 {
+		t.Errorf("mask %b: hover %b, completion %b, definition %b", mask, hover.bit, completion.bit, def.bit)
+	}
 }

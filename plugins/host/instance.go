@@ -51,6 +51,7 @@ type pluginInstance struct {
 	inits       int             // how many times init ran: the generation
 	sendCtx     context.Context // init's, for document notifications
 	caps        map[string]any  // the InitializeResult's capabilities
+	forwards    uint64          // the forward methods caps declares (forwardsOf)
 	enc         encoding
 	syncKind    int
 	saveText    bool
@@ -189,6 +190,7 @@ func (pi *pluginInstance) init(ctx context.Context, i instance) error {
 	}
 	pi.mu.Lock()
 	pi.caps, pi.enc, pi.syncKind, pi.saveText, pi.commands = caps, parseEncoding(enc), kind, saveText, commands
+	pi.forwards = forwardsOf(caps)
 	pi.open = map[string]int32{}
 	pi.initialized = true
 	// Document notifications go with init's context from now on: the

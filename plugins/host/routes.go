@@ -141,6 +141,52 @@ func cut(key string) (top, sub string, ok bool) {
 	return key, "", false
 }
 
+// A ForwardMethod is a request method [Session.Forward] can take: one
+// document's request that a single plugin answers as it is sent, with no
+// owner to pick and no params to adjust. It is found once, by
+// [ForwardMethodOf], so that a forwarded request finds its route, and
+// whether the plugin declared it, without a map.
+type ForwardMethod struct {
+	name  string
+	route route
+	bit   uint64 // its bit in pluginInstance.forwards
+}
+
+// ForwardMethodOf returns method as a ForwardMethod; ok is false when
+// Forward never takes it.
+func ForwardMethodOf(method string) (m ForwardMethod, ok bool) {
+	i := slices.Index(forwardMethods, method)
+	if i < 0 {
+		return ForwardMethod{}, false
+	}
+	return ForwardMethod{name: method, route: routes[method], bit: 1 << i}, true
+}
+
+// forwardMethods are the methods Forward can take, each at its bit.
+var forwardMethods = func() []string {
+	var ms []string
+	for _, m := range Methods() {
+		if r := routes[m]; r.target == byDocument && r.merge != mergeOwner && m != "textDocument/codeAction" {
+			ms = append(ms, m)
+		}
+	}
+	if len(ms) > 64 {
+		panic("host: more forwardable methods than bits in a mask")
+	}
+	return ms
+}()
+
+// forwardsOf returns the mask of the forward methods that caps declares.
+func forwardsOf(caps map[string]any) uint64 {
+	var mask uint64
+	for i, m := range forwardMethods {
+		if hasCapability(caps, routes[m].capability) {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
+
 // Methods lists the LSP requests the host routes to plugins, sorted: the
 // editor-facing server registers exactly these, so that a capability a
 // plugin declares always has a method that answers it.
