@@ -44,7 +44,7 @@ var allowed = map[string][]string{
 	"plugins/builtin/lspbridge":       {"plugins/sdk"},
 	"plugins/builtin":                 {"plugins/sdk", "plugins/manifest", "plugins/builtin/golang", "plugins/builtin/lspbridge"},
 	"plugins/host":                    {"internal/position", "internal/jsonstr", "plugins/host/launch", "plugins/manifest", "plugins/sandbox", "protocol", "protocol/lsp", "internal/rpc"},
-	"plugins/host/launch":             {"plugins/manifest", "plugins/sandbox", "plugins/sdk", "plugins/sdk/pluginv1", "plugins/builtin", "protocol", "internal/rpc", "internal/jsonvalid", "internal/jsonstr"},
+	"plugins/host/launch":             {"plugins/manifest", "plugins/sandbox", "plugins/sdk", "plugins/sdk/pluginv1", "plugins/builtin", "protocol", "internal/rpc", "internal/jsonvalid", "internal/jsonstr", "internal/lspframe"},
 	"auth":                            {"store"},
 	"server":                          {"protocol", "protocol/lsp", "internal/rpc", "workspace", "workspace/document", "workspace/git", "workspace/search", "store", "auth", "plugins/host"},
 	"cmd/gathering":                   {"*"},

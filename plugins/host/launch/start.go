@@ -216,8 +216,9 @@ func (p *process) launchStdio(ctx context.Context, spec sandbox.Spec, out *stder
 		i.log.Warn("the plugin has stopped reading its input; killing it", "after", stall)
 		p.kill()
 	})
+	// The transport reads; stdioFrames writes to the input itself.
 	t := sdk.NewStdioTransport(r.stdoutR, p.input, i.plugin.set.cfg.MaxMessageBytes)
-	p.open(stdioFrames{t: t, log: i.log})
+	p.open(&stdioFrames{t: t, input: p.input, log: i.log})
 	return p.initialize(ctx)
 }
 

@@ -3,12 +3,14 @@ package launch
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gathering-dev/gathering/internal/lspframe"
 	"github.com/gathering-dev/gathering/plugins/sdk"
 )
 
@@ -17,18 +19,30 @@ import (
 func (p *Plugin) stdio() bool { return p.builtin != nil && p.builtin.Stdio }
 
 // stdioFrames is a stdio plugin's session as a messageStream, framed with
-// Content-Length on the pipes.
+// Content-Length on the pipes. It reads with the SDK's transport and
+// writes each message itself, header and body in one write: only the
+// holder of conn.sendSem sends, so the frame buffer needs no lock of its
+// own.
 type stdioFrames struct {
-	t   sdk.Transport
-	log *slog.Logger
+	t     sdk.Transport // for reading
+	input io.Writer     // the plugin's stdin
+	frame []byte        // the last frame written, for reuse
+	log   *slog.Logger
 }
 
-func (s stdioFrames) Send(msg []byte) error { return s.t.Write(msg) }
+func (s *stdioFrames) Send(msg []byte) error {
+	frame := append(lspframe.AppendHeader(s.frame[:0], len(msg)), msg...)
+	_, err := s.input.Write(frame)
+	if cap(frame) <= keptRequestBytes { // one large message does not pin its buffer
+		s.frame = frame
+	}
+	return err
+}
 
 // Recv skips a message over the size cap, unread, and logs it: unlike a
 // gRPC stream, the framing says where the next message starts. A call it
 // answered runs into its deadline.
-func (s stdioFrames) Recv() ([]byte, error) {
+func (s *stdioFrames) Recv() ([]byte, error) {
 	for {
 		msg, err := s.t.Read()
 		if err == nil {
