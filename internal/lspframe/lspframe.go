@@ -4,7 +4,10 @@
 // server's (plugins/sdk).
 package lspframe
 
-import "strconv"
+import (
+	"bufio"
+	"strconv"
+)
 
 // AppendHeader appends the header of a message whose body is n bytes.
 func AppendHeader(dst []byte, n int) []byte {
@@ -27,5 +30,53 @@ func ParseLength(b []byte) (int64, bool) {
 		}
 		n = n*10 + int64(c-'0')
 	}
+	return n, true
+}
+
+// contentLength is how the one header nearly every client and server
+// sends begins.
+const contentLength = "Content-Length: "
+
+// CutHeader reads the header at the start of b when it is exactly what
+// AppendHeader writes, as nearly every client and server does:
+// "Content-Length: N", CRLF, CRLF. It returns N and the header's size; ok
+// is false for any other header, or one not yet whole in b, which the
+// caller then reads line by line.
+func CutHeader(b []byte) (length int64, size int, ok bool) {
+	if len(b) < len(contentLength) || string(b[:len(contentLength)]) != contentLength {
+		return 0, 0, false
+	}
+	i := len(contentLength)
+	end := i
+	for end < len(b) && end-i <= 18 && b[end] >= '0' && b[end] <= '9' {
+		end++
+	}
+	if len(b) < end+4 || string(b[end:end+4]) != "\r\n\r\n" {
+		return 0, 0, false
+	}
+	n, ok := ParseLength(b[i:end])
+	if !ok {
+		return 0, 0, false
+	}
+	return n, end + 4, true
+}
+
+// ReadHeader consumes the next message's header from r when it is whole
+// in r's buffer in the form CutHeader reads, and returns its length. It
+// reports false, having consumed nothing, otherwise (and at the end of
+// the stream): the caller then reads the header line by line, with its
+// own rules and errors. Recognising the usual header at once spares
+// every message the general loop, on a path whose every step is paid
+// for in cold caches.
+func ReadHeader(r *bufio.Reader) (length int64, ok bool) {
+	if _, err := r.Peek(1); err != nil {
+		return 0, false
+	}
+	b, _ := r.Peek(r.Buffered())
+	n, size, ok := CutHeader(b)
+	if !ok {
+		return 0, false
+	}
+	r.Discard(size)
 	return n, true
 }

@@ -373,6 +373,18 @@ func (c *codec) take() *rejection {
 
 // readHeader reads the header block and returns the Content-Length.
 func readHeader(r *bufio.Reader) (int64, error) {
+	if n, ok := lspframe.ReadHeader(r); ok {
+		if n == 0 {
+			return 0, fmt.Errorf("bad Content-Length %q", "0")
+		}
+		return n, nil
+	}
+	return readHeaderLines(r)
+}
+
+// readHeaderLines reads the header block line by line: any header lines,
+// in any case, as long as one is a Content-Length.
+func readHeaderLines(r *bufio.Reader) (int64, error) {
 	length := int64(-1)
 	for n := 0; ; n++ {
 		if n == maxHeaderLines {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"runtime"
 	"testing"
+
+	"github.com/gathering-dev/gathering/internal/lspframe"
 )
 
 // FuzzReadObject feeds arbitrary bytes to the framing codec: it must never
@@ -50,6 +52,41 @@ func FuzzReadObject(f *testing.F) {
 		// small prefix. 64 KiB of slack covers decoding and the reader.
 		if grew := after.TotalAlloc - before.TotalAlloc; grew > uint64(64<<10+16*len(data)) {
 			t.Errorf("reading %d bytes allocated %d bytes", len(data), grew)
+		}
+	})
+}
+
+// FuzzHeader checks that the usual header, read at once, gives what the
+// line-by-line reading gives it: the same length, or the same refusal of
+// 0, and the body starting at the same byte.
+func FuzzHeader(f *testing.F) {
+	for _, seed := range []string{
+		"Content-Length: 2\r\n\r\n{}",
+		"Content-Length: 0\r\n\r\n",
+		"Content-Length: 007\r\n\r\nabcdefg",
+		"Content-Length: 2\r\nX: y\r\n\r\n{}",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast := bufio.NewReader(bytes.NewReader(data))
+		n, ok := lspframe.ReadHeader(fast)
+		if !ok {
+			return
+		}
+		lines := bufio.NewReader(bytes.NewReader(data))
+		m, err := readHeaderLines(lines)
+		if n == 0 {
+			if err == nil {
+				t.Fatalf("%q: the lines accept a length of 0", data)
+			}
+			return
+		}
+		if err != nil || m != n {
+			t.Fatalf("%q: at once %d; by lines %d, %v", data, n, m, err)
+		}
+		if fast.Buffered() != lines.Buffered() {
+			t.Fatalf("%q: the body starts %d bytes from the end at once, %d by lines", data, fast.Buffered(), lines.Buffered())
 		}
 	})
 }

@@ -78,36 +78,9 @@ func newStdioTransport(r io.Reader, w io.Writer, maxBytes int) *stdioTransport {
 var errBadHeader = errors.New("sdk: bad message header")
 
 func (t *stdioTransport) Read() ([]byte, error) {
-	length := -1
-	for first := true; ; first = false {
-		line, err := t.r.ReadSlice('\n')
-		if err == io.EOF && first && len(line) == 0 {
-			return nil, io.EOF
-		}
-		if err == io.EOF {
-			return nil, io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errBadHeader, err)
-		}
-		text := bytes.TrimRight(line, "\r\n")
-		if len(text) == 0 {
-			break
-		}
-		name, value, ok := bytes.Cut(text, []byte(":"))
-		if !ok {
-			return nil, fmt.Errorf("%w: %q", errBadHeader, text)
-		}
-		if bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Length")) {
-			n, ok := lspframe.ParseLength(bytes.TrimSpace(value))
-			if !ok || n > math.MaxInt {
-				return nil, fmt.Errorf("%w: %q", errBadHeader, text)
-			}
-			length = int(n)
-		}
-	}
-	if length < 0 {
-		return nil, fmt.Errorf("%w: no Content-Length", errBadHeader)
+	length, err := t.readHeader()
+	if err != nil {
+		return nil, err
 	}
 	if length > t.maxBytes {
 		if _, err := io.CopyN(io.Discard, t.r, int64(length)); err != nil {
@@ -120,6 +93,49 @@ func (t *stdioTransport) Read() ([]byte, error) {
 		return nil, io.ErrUnexpectedEOF
 	}
 	return body, nil
+}
+
+// readHeader reads a message's header and returns its Content-Length:
+// the usual header at once, any other line by line.
+func (t *stdioTransport) readHeader() (int, error) {
+	if n, ok := lspframe.ReadHeader(t.r); ok {
+		if n > math.MaxInt {
+			return 0, fmt.Errorf("%w: Content-Length %d", errBadHeader, n)
+		}
+		return int(n), nil
+	}
+	length := -1
+	for first := true; ; first = false {
+		line, err := t.r.ReadSlice('\n')
+		if err == io.EOF && first && len(line) == 0 {
+			return 0, io.EOF
+		}
+		if err == io.EOF {
+			return 0, io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%w: %v", errBadHeader, err)
+		}
+		text := bytes.TrimRight(line, "\r\n")
+		if len(text) == 0 {
+			break
+		}
+		name, value, ok := bytes.Cut(text, []byte(":"))
+		if !ok {
+			return 0, fmt.Errorf("%w: %q", errBadHeader, text)
+		}
+		if bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Length")) {
+			n, ok := lspframe.ParseLength(bytes.TrimSpace(value))
+			if !ok || n > math.MaxInt {
+				return 0, fmt.Errorf("%w: %q", errBadHeader, text)
+			}
+			length = int(n)
+		}
+	}
+	if length < 0 {
+		return 0, fmt.Errorf("%w: no Content-Length", errBadHeader)
+	}
+	return length, nil
 }
 
 // Write frames b in a buffer it keeps between messages (a large one is
