@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gathering-dev/gathering/auth"
@@ -110,9 +111,17 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	draining bool
-	running  int           // requests running in every session
-	idle     chan struct{} // closed when running drops to 0 during a drain
+
+	// requests counts the requests running in every session, with
+	// drainingBit set once Shutdown has begun; an atomic rather than mu,
+	// as every request begins and ends through it.
+	requests atomic.Int64
+	idle     chan struct{} // closed when no request runs during a drain; made before drainingBit is set
+	idleOnce sync.Once
 }
+
+// drainingBit marks Server.requests once the server drains.
+const drainingBit = 1 << 62
 
 // New returns a server that serves projects through p.
 func New(p Projects, cfg *Config) *Server {
@@ -200,12 +209,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining = true
 	if s.idle == nil {
 		s.idle = make(chan struct{})
-		if s.running == 0 {
-			close(s.idle)
-		}
 	}
 	idle := s.idle
 	s.mu.Unlock()
+	if s.requests.Or(drainingBit) == 0 {
+		s.closeIdle() // nothing was running
+	}
 
 	var err error
 	select {
@@ -272,28 +281,22 @@ func (s *Server) sessionCount() int {
 
 // begin counts a request as running, unless the server is draining.
 func (s *Server) begin() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.draining {
+	if s.requests.Add(1)&drainingBit != 0 {
+		s.end()
 		return false
 	}
-	s.running++
 	return true
 }
 
 // end counts a request as finished.
 func (s *Server) end() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.running--
-	if s.running == 0 && s.idle != nil {
-		select {
-		case <-s.idle:
-		default:
-			close(s.idle)
-		}
+	if s.requests.Add(-1) == drainingBit {
+		s.closeIdle()
 	}
 }
+
+// closeIdle tells Shutdown that no request runs any more.
+func (s *Server) closeIdle() { s.idleOnce.Do(func() { close(s.idle) }) }
 
 func randomID() string {
 	var b [8]byte
