@@ -1,7 +1,8 @@
 // Package lspframe owns the header of LSP's base protocol, "Content-Length:
-// N" and a blank line before each message, as both ends of gathering write
-// and read it: the editor's connection (internal/rpc) and a stdio language
-// server's (plugins/sdk).
+// N" and a blank line before each message, as every end of gathering
+// writes and reads it: the editor's connection (internal/rpc), a stdio
+// language server's (plugins/sdk), and the host's end of a stdio plugin
+// (plugins/host/launch).
 package lspframe
 
 import (
@@ -9,11 +10,24 @@ import (
 	"strconv"
 )
 
+// contentLength and headerEnd are what the header is made of around N, as
+// AppendHeader writes it and CutHeader reads it.
+const (
+	contentLength = "Content-Length: "
+	headerEnd     = "\r\n\r\n"
+)
+
 // AppendHeader appends the header of a message whose body is n bytes.
 func AppendHeader(dst []byte, n int) []byte {
-	dst = append(dst, "Content-Length: "...)
+	dst = append(dst, contentLength...)
 	dst = strconv.AppendInt(dst, int64(n), 10)
-	return append(dst, "\r\n\r\n"...)
+	return append(dst, headerEnd...)
+}
+
+// AppendFrame appends body behind its header: the whole message, for one
+// write.
+func AppendFrame(dst, body []byte) []byte {
+	return append(AppendHeader(dst, len(body)), body...)
 }
 
 // ParseLength parses a Content-Length value, already trimmed: decimal
@@ -33,10 +47,6 @@ func ParseLength(b []byte) (int64, bool) {
 	return n, true
 }
 
-// contentLength is how the one header nearly every client and server
-// sends begins.
-const contentLength = "Content-Length: "
-
 // CutHeader reads the header at the start of b when it is exactly what
 // AppendHeader writes, as nearly every client and server does:
 // "Content-Length: N", CRLF, CRLF. It returns N and the header's size; ok
@@ -51,14 +61,14 @@ func CutHeader(b []byte) (length int64, size int, ok bool) {
 	for end < len(b) && end-i <= 18 && b[end] >= '0' && b[end] <= '9' {
 		end++
 	}
-	if len(b) < end+4 || string(b[end:end+4]) != "\r\n\r\n" {
+	if len(b) < end+len(headerEnd) || string(b[end:end+len(headerEnd)]) != headerEnd {
 		return 0, 0, false
 	}
 	n, ok := ParseLength(b[i:end])
 	if !ok {
 		return 0, 0, false
 	}
-	return n, end + 4, true
+	return n, end + len(headerEnd), true
 }
 
 // ReadHeader consumes the next message's header from r when it is whole

@@ -96,3 +96,9 @@ func TestReadHeader(t *testing.T) {
 		t.Fatal("read a header at the end of the stream")
 	}
 }
+
+func TestAppendFrame(t *testing.T) {
+	if got := string(AppendFrame([]byte("x"), []byte("{}"))); got != "xContent-Length: 2\r\n\r\n{}" {
+		t.Errorf("AppendFrame = %q", got)
+	}
+}

@@ -143,7 +143,7 @@ func (t *stdioTransport) readHeader() (int, error) {
 func (t *stdioTransport) Write(b []byte) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	frame := append(lspframe.AppendHeader(t.buf[:0], len(b)), b...)
+	frame := lspframe.AppendFrame(t.buf[:0], b)
 	_, err := t.w.Write(frame)
 	if cap(frame) <= keptFrameBytes {
 		t.buf = frame

@@ -20,6 +20,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"github.com/gathering-dev/gathering/internal/lspframe"
 )
 
 // Pipe returns the two ends of a full-duplex byte stream made of two OS
@@ -53,12 +55,7 @@ func (d *duplex) Close() error {
 
 // AppendFrame appends body framed as LSP's base protocol requires
 // (Content-Length header, blank line, body) to dst.
-func AppendFrame(dst, body []byte) []byte {
-	dst = append(dst, "Content-Length: "...)
-	dst = strconv.AppendInt(dst, int64(len(body)), 10)
-	dst = append(dst, "\r\n\r\n"...)
-	return append(dst, body...)
-}
+func AppendFrame(dst, body []byte) []byte { return lspframe.AppendFrame(dst, body) }
 
 // AppendRequest appends the JSON body of a request (id > 0) or, with id 0,
 // a notification. params must be valid JSON or nil.

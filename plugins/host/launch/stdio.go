@@ -31,7 +31,7 @@ type stdioFrames struct {
 }
 
 func (s *stdioFrames) Send(msg []byte) error {
-	frame := append(lspframe.AppendHeader(s.frame[:0], len(msg)), msg...)
+	frame := lspframe.AppendFrame(s.frame[:0], msg)
 	_, err := s.input.Write(frame)
 	if cap(frame) <= keptRequestBytes { // one large message does not pin its buffer
 		s.frame = frame
