@@ -110,11 +110,11 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
-	draining bool
 
 	// requests counts the requests running in every session, with
-	// drainingBit set once Shutdown has begun; an atomic rather than mu,
-	// as every request begins and ends through it.
+	// drainingBit set once Shutdown has begun (set under mu, so that add
+	// sees it); an atomic rather than mu, as every request begins and ends
+	// through it.
 	requests atomic.Int64
 	idle     chan struct{} // closed when no request runs during a drain; made before drainingBit is set
 	idleOnce sync.Once
@@ -206,14 +206,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, p Principal) error 
 // session. It returns ctx.Err() when the drain ran out of time.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	s.draining = true
 	if s.idle == nil {
 		s.idle = make(chan struct{})
 	}
 	idle := s.idle
+	before := s.requests.Or(drainingBit)
 	s.mu.Unlock()
-	if s.requests.Or(drainingBit) == 0 {
-		s.closeIdle() // nothing was running
+	if before == 0 {
+		s.closeIdle() // nothing runs, and no earlier Shutdown began
 	}
 
 	var err error
@@ -255,7 +255,7 @@ func (s *Server) snapshotSessions() []*Session {
 func (s *Server) add(sess *Session) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.draining {
+	if s.draining() {
 		return false
 	}
 	s.sessions[sess] = struct{}{}
@@ -278,6 +278,9 @@ func (s *Server) sessionCount() int {
 	defer s.mu.Unlock()
 	return len(s.sessions)
 }
+
+// draining reports whether Shutdown has begun.
+func (s *Server) draining() bool { return s.requests.Load()&drainingBit != 0 }
 
 // begin counts a request as running, unless the server is draining.
 func (s *Server) begin() bool {
